@@ -1,0 +1,94 @@
+"""`Function`: the unit of differentiation, with the contract of ``torch.autograd.Function``.
+
+A primitive op is a subclass with two static methods that live side by side::
+
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, x):              # ndarrays in, one ndarray out
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):          # d(loss)/d(output) in,
+            (x,) = ctx.saved_tensors      # one d(loss)/d(input) (or None) per tensor input out
+            return 2 * x * grad
+
+    y = Square.apply(t)                   # a Tensor wired into the graph
+
+Positional arguments of ``apply`` are the differentiable inputs (Tensors; numbers and arrays are
+wrapped into constant Tensors); keyword arguments are options passed through to ``forward`` as is.
+"""
+import numpy as np
+
+from . import tensor as _tensor_module
+
+
+class Context:
+    """What one call of a Function remembers between its forward and its backward.
+
+    ``needs_input_grad`` tells backward which input gradients are wanted (skip the rest);
+    arrays passed to ``save_for_backward`` come back as ``saved_tensors``; any other attribute
+    set on ctx in forward is there in backward too.
+    """
+
+    def __init__(self, function, parents):
+        self.function = function
+        self.parents = parents
+        self.needs_input_grad = tuple(p.requires_grad for p in parents)
+        self.saved_tensors = ()
+        self.released = False
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    def release(self):
+        """Drop saved arrays and parent links after backward, so their memory is freed at once."""
+        self.saved_tensors = ()
+        self.parents = ()
+        self.released = True
+        # attributes the op set on ctx (shapes, masks, indices) can be large too
+        for name in list(vars(self)):
+            if name not in ("function", "parents", "needs_input_grad", "saved_tensors", "released"):
+                delattr(self, name)
+
+
+class Function:
+    """Base class of every differentiable op; see the module docstring for the contract."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *arrays, **kwargs)")
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        Tensor = _tensor_module.Tensor
+        like = next((t for t in inputs if isinstance(t, Tensor)), None)
+        parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
+        ctx = Context(cls, parents)
+        out = cls.forward(ctx, *(p.data for p in parents), **kwargs)
+        if not isinstance(out, np.ndarray):
+            if np.isscalar(out) or isinstance(out, np.generic):
+                out = np.asarray(out)
+            else:
+                raise TypeError(f"{cls.__name__}.forward must return an ndarray, got {type(out).__name__}")
+        requires_grad = _tensor_module.is_grad_enabled() and any(ctx.needs_input_grad)
+        result = Tensor._from_op(out, ctx if requires_grad else None)
+        _tensor_module._check_anomaly(cls.__name__, "forward", out)
+        return result
+
+
+def _as_tensor(value, like, op_name):
+    Tensor = _tensor_module.Tensor
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)) and like is not None and like.dtype.kind == "f":
+        # a Python scalar takes the dtype of the tensor it meets (no float32 -> float64 upcast)
+        return Tensor(np.asarray(value, dtype=like.dtype))
+    try:
+        return Tensor(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{op_name}: cannot use {type(value).__name__} as a tensor input ({err})") from None

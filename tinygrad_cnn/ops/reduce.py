@@ -1,0 +1,97 @@
+"""Reductions and matrix multiplication."""
+import numpy as np
+
+from ..function import Function
+
+
+def _expand_back(grad, shape, axis, keepdims):
+    """Broadcast the gradient of a reduction back to the shape of its input."""
+    if not keepdims:
+        grad = np.expand_dims(grad, axis)
+    return np.broadcast_to(grad, shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, axis, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return np.asarray(a.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad, ctx.shape, ctx.axis, ctx.keepdims)
+
+
+class Max(Function):
+    """Max over axes. The gradient is split evenly among tied maxima (as ``torch.amax``)."""
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims=False):
+        out = a.max(axis=axis, keepdims=True)
+        ctx.save_for_backward(a, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return np.asarray(out if keepdims else out.squeeze(axis))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        is_max = a == out
+        count = is_max.sum(axis=ctx.axis, keepdims=True).astype(a.dtype)
+        if not ctx.keepdims:
+            grad = np.expand_dims(grad, ctx.axis)
+        return is_max * (grad / count)
+
+
+def _matmul_shapes_error(a, b):
+    return ValueError(
+        f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of the first "
+        f"({a.shape[-1] if a.ndim else '-'}) must equal the "
+        f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the second "
+        f"({(b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else '-'})"
+    )
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy's rules: 1-D operands are promoted and the batch axes broadcast."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != (b.shape[0] if b.ndim == 1 else b.shape[-2]):
+            raise _matmul_shapes_error(a, b)
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch axes of shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # work on >= 2-D views: a row vector (1, n) and a column vector (n, 1)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            grad_a = _sum_to(grad_a, a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            grad_b = _sum_to(grad_b, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+def _sum_to(grad, shape):
+    """Sum the broadcast batch axes of a matmul gradient away."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape[:-2]) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
