@@ -1,0 +1,349 @@
+"""2-D convolution and pooling, NCHW like PyTorch, made fast with strided views and BLAS.
+
+How the speed is won (figures in docs/benchmarks.md):
+
+* Inside, activations live channels-last (NHWC) in memory; what the user sees is an NCHW-shaped
+  view of that memory. A conv's im2col then copies whole runs of contiguous channels, and its
+  GEMM writes straight into the NHWC output. ReLU, pooling and the other elementwise ops keep
+  the memory order of their input, so the next conv finds NHWC again.
+* im2col is kh*kw slice copies (one per kernel offset), each a strided view of the padded input;
+  with few input channels the columns are laid out offset-major so that each copy is contiguous.
+* The batch is processed in blocks whose columns fit in cache: the block is written and then read
+  by the GEMM while still hot, and the columns never take more than a few MB.
+* Backward: dW is one GEMM per block against recomputed columns (cheaper than keeping them);
+  dX is one small GEMM per kernel offset followed by a slice-add of its result into the padded
+  input gradient (never ``np.add.at``).
+"""
+import numpy as np
+
+from ..function import Function
+
+_COLS_BLOCK_BYTES = 4 << 20  # im2col block size; measured in benchmarks/ (2-8 MB are about equal)
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+def _pair(value, name, op, minimum):
+    """An int or a pair of ints, each >= minimum, as a pair."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair)):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {kind}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_4d(x, op, what="input"):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: {what} must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be floating point, got {x.dtype}")
+
+
+def _out_size(size, pad_total, kernel, stride, dilation, op, axis_name):
+    span = dilation * (kernel - 1) + 1
+    if size + pad_total < span:
+        raise ValueError(
+            f"{op}: the kernel ({span} {axis_name} with dilation) is larger than the padded input "
+            f"({size} + {pad_total} padding = {size + pad_total} {axis_name})"
+        )
+    return (size + pad_total - span) // stride + 1
+
+
+# ----------------------------------------------------------------------------- layout helpers
+
+
+def _nhwc(x):
+    """The NHWC view of an NCHW-shaped array (free when its memory is already channels-last)."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def _pad_nhwc(x_nhwc, pads, value=0.0):
+    """A new channels-last array with (top, bottom, left, right) padding filled with ``value``."""
+    top, bottom, left, right = pads
+    n, h, w, c = x_nhwc.shape
+    out = np.empty((n, h + top + bottom, w + left + right, c), dtype=x_nhwc.dtype)
+    if top or bottom or left or right:
+        out[:, :top], out[:, h + top:] = value, value
+        out[:, :, :left], out[:, :, w + left:] = value, value
+    out[:, top:top + h, left:left + w] = x_nhwc
+    return out
+
+
+def _window(xp, i, j, out_h, out_w, stride, dilation):
+    """The strided view of padded NHWC input seen by kernel offset (i, j) at every output pixel."""
+    (sh, sw), (dh, dw) = stride, dilation
+    return xp[:, i * dh: i * dh + sh * (out_h - 1) + 1: sh, j * dw: j * dw + sw * (out_w - 1) + 1: sw]
+
+
+def _im2col(xp, kh, kw, out_h, out_w, stride, dilation):
+    """Columns (M, K) with M = n*out_h*out_w rows and K = kh*kw*C ordered (i, j, c)."""
+    n, c = xp.shape[0], xp.shape[3]
+    m = n * out_h * out_w
+    if c <= 4:  # few channels: offset-major buffer, each copy writes one contiguous plane
+        cols = np.empty((kh, kw, c, n, out_h, out_w), dtype=xp.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols[i, j] = _window(xp, i, j, out_h, out_w, stride, dilation).transpose(3, 0, 1, 2)
+        return cols.reshape(kh * kw * c, m).T
+    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = _window(xp, i, j, out_h, out_w, stride, dilation)
+    return cols.reshape(m, kh * kw * c)
+
+
+def _blocks(n, rows_per_item, k, itemsize):
+    """Batch slices whose im2col buffer stays around _COLS_BLOCK_BYTES."""
+    per_item = max(1, rows_per_item * k * itemsize)
+    step = max(1, min(n, _COLS_BLOCK_BYTES // per_item))
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+# ----------------------------------------------------------------------------- conv2d
+
+
+class Conv2d(Function):
+    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x_padded[n, c, s*h + d*i, s*w + d*j] (+ b[o])."""
+
+    @staticmethod
+    def forward(ctx, x, weight, *bias, stride, pads, dilation, groups):
+        n, c, h, w = x.shape
+        oc, cg, kh, kw = weight.shape
+        dtype = np.result_type(x.dtype, weight.dtype)
+        x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
+        out_h = (h + pads[0] + pads[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+        out_w = (w + pads[2] + pads[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+        xp = _pad_nhwc(_nhwc(x), pads) if any(pads) else _nhwc(x)
+        wmat = _weight_matrix(weight, groups)  # (G, K_g, OC_g)
+
+        out = np.empty((n, out_h, out_w, oc), dtype=dtype)
+        k = kh * kw * c
+        for blk in _blocks(n, out_h * out_w, k, x.itemsize):
+            cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation)
+            out[blk] = _gemm_cols_w(cols, wmat, groups, kh * kw).reshape(-1, out_h, out_w, oc)
+        if bias:
+            out += bias[0].astype(dtype, copy=False)  # fused: one pass over the NHWC output
+
+        ctx.save_for_backward(xp, weight)
+        ctx.geometry = (x.shape, out_h, out_w, stride, pads, dilation, groups)
+        return out.transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp, weight = ctx.saved_tensors
+        (n, c, h, w), out_h, out_w, stride, pads, dilation, groups = ctx.geometry
+        oc, cg, kh, kw = weight.shape
+        need_x, need_w = ctx.needs_input_grad[:2]
+        need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
+        g = np.ascontiguousarray(_nhwc(grad)).astype(xp.dtype, copy=False).reshape(-1, oc)  # (M, OC)
+
+        grad_b = np.ones(g.shape[0], dtype=g.dtype) @ g if need_b else None  # a GEMV beats g.sum(0)
+        grad_w = grad_x = None
+        rows = out_h * out_w
+        if need_w:
+            gw = np.zeros((groups, kh * kw * cg, oc // groups), dtype=xp.dtype)
+            for blk in _blocks(n, rows, kh * kw * c, xp.itemsize):
+                cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation)
+                gw += _gemm_cols_g(cols, g[blk.start * rows: blk.stop * rows], groups, kh * kw)
+            grad_w = _weight_from_matrix(gw, weight.shape)
+        if need_x:
+            dxp = np.zeros(xp.shape, dtype=xp.dtype)
+            g4 = g.reshape(n, out_h, out_w, groups, oc // groups)
+            for i in range(kh):
+                for j in range(kw):
+                    w_ij = weight[:, :, i, j].reshape(groups, oc // groups, cg)  # (G, OC_g, C_g)
+                    if groups == 1:
+                        contrib = g4[..., 0, :] @ w_ij[0]
+                    else:
+                        contrib = np.einsum("nhwgo,goc->nhwgc", g4, w_ij, optimize=True).reshape(n, out_h, out_w, c)
+                    _window(dxp, i, j, out_h, out_w, stride, dilation)[...] += contrib
+            top, _, left, _ = pads
+            grad_x = dxp[:, top:top + h, left:left + w].transpose(0, 3, 1, 2)
+        return (grad_x, grad_w, grad_b) if len(ctx.needs_input_grad) > 2 else (grad_x, grad_w)
+
+
+def _weight_matrix(weight, groups):
+    """(OC, C_g, kh, kw) -> (G, kh*kw*C_g, OC_g), rows ordered (i, j, c) like the im2col columns."""
+    oc, cg, kh, kw = weight.shape
+    return np.ascontiguousarray(
+        weight.reshape(groups, oc // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, oc // groups)
+    )
+
+
+def _weight_from_matrix(gw, shape):
+    oc, cg, kh, kw = shape
+    groups = gw.shape[0]
+    return np.ascontiguousarray(gw.reshape(groups, kh, kw, cg, oc // groups).transpose(0, 4, 3, 1, 2).reshape(shape))
+
+
+def _gemm_cols_w(cols, wmat, groups, taps):
+    """(M, K) columns times the weight matrix -> (M, OC); ``taps`` = kh*kw.
+    With groups, each group's outputs contract only that group's channels."""
+    if groups == 1:
+        return cols @ wmat[0]
+    m = cols.shape[0]
+    oc_g = wmat.shape[2]
+    cols4 = cols.reshape(m, taps, groups, -1)  # (M, kh*kw, G, C_g)
+    w4 = wmat.reshape(groups, taps, -1, oc_g)  # (G, kh*kw, C_g, OC_g)
+    return np.einsum("mkgc,gkco->mgo", cols4, w4, optimize=True).reshape(m, groups * oc_g)
+
+
+def _gemm_cols_g(cols, g, groups, taps):
+    """Weight gradient of one block: columns^T times the output gradient -> (G, K_g, OC_g)."""
+    if groups == 1:
+        return (cols.T @ g)[None]
+    m = cols.shape[0]
+    cols4 = cols.reshape(m, taps, groups, -1)
+    g3 = g.reshape(m, groups, -1)
+    return np.einsum("mkgc,mgo->gkco", cols4, g3, optimize=True).reshape(groups, -1, g3.shape[2])
+
+
+# ----------------------------------------------------------------------------- pooling
+
+
+class MaxPool2d(Function):
+    """Max over each kernel window. Backward sends each window's gradient to its first maximum in
+    row-major order, as PyTorch does: MNIST is full of tied zeros, and splitting or copying the
+    gradient among ties gives very different (wrong) gradients."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding):
+        (kh, kw), (ph, pw) = kernel, padding
+        n, c, h, w = x.shape
+        out_h, out_w = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
+        xp = _pad_nhwc(_nhwc(x), (ph, ph, pw, pw), -np.inf) if ph or pw else _nhwc(x)
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                view = _window(xp, i, j, out_h, out_w, stride, (1, 1))
+                # k*k strided views and np.maximum: ~3x faster than reshape(...).max(axis)
+                out = np.array(view) if out is None else np.maximum(out, view, out=out)
+        ctx.save_for_backward(xp, out)
+        ctx.geometry = (x.shape, kernel, stride, padding)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp, out = ctx.saved_tensors
+        (n, c, h, w), (kh, kw), stride, (ph, pw) = ctx.geometry
+        out_h, out_w = out.shape[1:3]
+        g = _nhwc(grad)
+        dxp = np.zeros(xp.shape, dtype=grad.dtype)
+        taken = None  # windows whose maximum has already received the gradient
+        for i in range(kh):
+            for j in range(kw):
+                hit = _window(xp, i, j, out_h, out_w, stride, (1, 1)) == out
+                if taken is None:
+                    taken = hit.copy() if kh * kw > 1 else hit
+                else:
+                    hit &= ~taken
+                    taken |= hit
+                _window(dxp, i, j, out_h, out_w, stride, (1, 1))[...] += g * hit
+        return dxp[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+
+
+class AvgPool2d(Function):
+    """Mean over each kernel window; zero padding counts in the mean (PyTorch's default)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding):
+        (kh, kw), (ph, pw) = kernel, padding
+        n, c, h, w = x.shape
+        out_h, out_w = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
+        xp = _pad_nhwc(_nhwc(x), (ph, ph, pw, pw)) if ph or pw else _nhwc(x)
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                view = _window(xp, i, j, out_h, out_w, stride, (1, 1))
+                out = np.array(view) if out is None else np.add(out, view, out=out)
+        out *= out.dtype.type(1.0 / (kh * kw))
+        ctx.geometry = (x.shape, xp.shape, kernel, stride, padding, out_h, out_w)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (n, c, h, w), padded_shape, (kh, kw), stride, (ph, pw), out_h, out_w = ctx.geometry
+        share = _nhwc(grad) * grad.dtype.type(1.0 / (kh * kw))
+        dxp = np.zeros(padded_shape, dtype=grad.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                _window(dxp, i, j, out_h, out_w, stride, (1, 1))[...] += share
+        return dxp[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+
+
+# ----------------------------------------------------------------------------- Tensor methods
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Check the arguments of ``Tensor.conv2d`` (shapes, channels, kernel vs input) and apply Conv2d."""
+    from ..tensor import Tensor
+
+    op = "conv2d"
+    weight = weight if isinstance(weight, Tensor) else Tensor(weight)
+    _check_4d(x, op)
+    _check_4d(weight, op, "weight")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    n, c, h, w = x.shape
+    oc, cg, kh, kw = weight.shape
+    if c != cg * groups:
+        raise ValueError(
+            f"{op}: input has {c} channels but weight {tuple(weight.shape)} expects {cg * groups} "
+            f"(in_channels/groups = {cg}, groups = {groups})"
+        )
+    if oc % groups:
+        raise ValueError(f"{op}: out_channels ({oc}) must be divisible by groups ({groups})")
+    if min(weight.shape) == 0 or min(x.shape) == 0:
+        raise ValueError(f"{op}: empty input {tuple(x.shape)} or weight {tuple(weight.shape)}")
+    stride = _pair(stride, "stride", op, 1)
+    dilation = _pair(dilation, "dilation", op, 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            total_h, total_w = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+            pads = (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    else:
+        ph, pw = _pair(padding, "padding", op, 0)
+        pads = (ph, ph, pw, pw)
+    _out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0], op, "rows")
+    _out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1], op, "columns")
+    inputs = (x, weight)
+    if bias is not None:
+        bias = bias if isinstance(bias, Tensor) else Tensor(bias)
+        if bias.shape != (oc,):
+            raise ValueError(f"{op}: bias must have shape ({oc},) (one per output channel), got {tuple(bias.shape)}")
+        inputs += (bias,)
+    return Conv2d.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+
+
+def _pool_args(x, kernel_size, stride, padding, op):
+    _check_4d(x, op)
+    kernel = _pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
+    padding = _pair(padding, "padding", op, 0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    if min(x.shape) == 0:
+        raise ValueError(f"{op}: empty input {tuple(x.shape)}")
+    _out_size(x.shape[2], 2 * padding[0], kernel[0], stride[0], 1, op, "rows")
+    _out_size(x.shape[3], 2 * padding[1], kernel[1], stride[1], 1, op, "columns")
+    return kernel, stride, padding
+
+
+def max_pool2d(x, kernel_size=2, stride=None, padding=0):
+    kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
+    return MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
+
+
+def avg_pool2d(x, kernel_size=2, stride=None, padding=0):
+    kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
+    return AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
