@@ -18,7 +18,7 @@ import numpy as np
 
 from ..function import Function
 
-_COLS_BLOCK_BYTES = 4 << 20  # im2col block size; measured in benchmarks/ (2-8 MB are about equal)
+_COLS_BLOCK_BYTES = 2 << 20  # im2col block size: measured 1-4 MB best on a 2-core Skylake (benchmarks/)
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -152,12 +152,25 @@ class Conv2d(Function):
             grad_w = _weight_from_matrix(gw, weight.shape)
         if need_x:
             dxp = np.zeros(xp.shape, dtype=xp.dtype)
+            if groups == 1 and kh * kw > 9:
+                # large kernels: per block, one GEMM to column gradients, then kh*kw slice-adds
+                # while the block is still in cache (measured faster than kh*kw skinny GEMMs)
+                w_t = _weight_matrix(weight, 1)[0].T  # (OC, K)
+                for blk in _blocks(n, rows, kh * kw * c, xp.itemsize):
+                    dcols = (g[blk.start * rows: blk.stop * rows] @ w_t).reshape(-1, out_h, out_w, kh, kw, c)
+                    part = dxp[blk]
+                    for i in range(kh):
+                        for j in range(kw):
+                            _window(part, i, j, out_h, out_w, stride, dilation)[...] += dcols[:, :, :, i, j, :]
+                kh_loop = 0
+            else:
+                kh_loop = kh
             g4 = g.reshape(n, out_h, out_w, groups, oc // groups)
-            for i in range(kh):
+            for i in range(kh_loop):
                 for j in range(kw):
                     w_ij = weight[:, :, i, j].reshape(groups, oc // groups, cg)  # (G, OC_g, C_g)
-                    if groups == 1:
-                        contrib = g4[..., 0, :] @ w_ij[0]
+                    if groups == 1:  # one 2-D GEMM (M, OC) @ (OC, C): never let matmul batch over pixels
+                        contrib = (g @ w_ij[0]).reshape(n, out_h, out_w, c)
                     else:
                         contrib = np.einsum("nhwgo,goc->nhwgc", g4, w_ij, optimize=True).reshape(n, out_h, out_w, c)
                     _window(dxp, i, j, out_h, out_w, stride, dilation)[...] += contrib
@@ -232,6 +245,7 @@ class MaxPool2d(Function):
         (n, c, h, w), (kh, kw), stride, (ph, pw) = ctx.geometry
         out_h, out_w = out.shape[1:3]
         g = _nhwc(grad)
+        disjoint = stride[0] >= kh and stride[1] >= kw  # each input pixel in at most one window
         dxp = np.zeros(xp.shape, dtype=grad.dtype)
         taken = None  # windows whose maximum has already received the gradient
         for i in range(kh):
@@ -240,9 +254,13 @@ class MaxPool2d(Function):
                 if taken is None:
                     taken = hit.copy() if kh * kw > 1 else hit
                 else:
-                    hit &= ~taken
+                    np.greater(hit, taken, out=hit)  # hit and not yet taken, in one pass
                     taken |= hit
-                _window(dxp, i, j, out_h, out_w, stride, (1, 1))[...] += g * hit
+                target = _window(dxp, i, j, out_h, out_w, stride, (1, 1))
+                if disjoint:
+                    np.multiply(g, hit, out=target)  # no overlap: write, don't add
+                else:
+                    target += g * hit
         return dxp[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
