@@ -28,7 +28,7 @@ def _outputs(fn, inputs):
 def _numerical_jacobian(fn, inputs, tensor, eps):
     """(n_out, n_in) matrix of central differences, perturbing ``tensor`` one element at a time."""
     original = tensor.data
-    work = np.array(original, dtype=original.dtype, copy=True)
+    work = np.array(original, dtype=original.dtype, copy=True, order="C")  # reshape(-1) must be a view
     flat = work.reshape(-1)
     columns = []
     try:

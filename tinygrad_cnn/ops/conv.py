@@ -15,6 +15,7 @@ How the speed is won (figures in docs/benchmarks.md):
   input gradient (never ``np.add.at``).
 """
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
 
@@ -79,28 +80,42 @@ def _window(xp, i, j, out_h, out_w, stride, dilation):
     return xp[:, i * dh: i * dh + sh * (out_h - 1) + 1: sh, j * dw: j * dw + sw * (out_w - 1) + 1: sw]
 
 
-def _im2col(xp, kh, kw, out_h, out_w, stride, dilation):
-    """Columns (M, K) with M = n*out_h*out_w rows and K = kh*kw*C ordered (i, j, c)."""
+def _im2col(xp, kh, kw, out_h, out_w, stride, dilation, buf):
+    """Columns (M, K), M = n*out_h*out_w rows, K = kh*kw*C ordered (i, j, c), written into ``buf``."""
     n, c = xp.shape[0], xp.shape[3]
-    m = n * out_h * out_w
-    if c <= 4:  # few channels: offset-major buffer, each copy writes one contiguous plane
-        cols = np.empty((kh, kw, c, n, out_h, out_w), dtype=xp.dtype)
+    m, k = n * out_h * out_w, kh * kw * c
+    if c <= 4:  # few channels: offset-major layout, each of the kh*kw copies writes one contiguous plane
+        cols = buf[: m * k].reshape(kh, kw, c, n, out_h, out_w)
         for i in range(kh):
             for j in range(kw):
                 cols[i, j] = _window(xp, i, j, out_h, out_w, stride, dilation).transpose(3, 0, 1, 2)
-        return cols.reshape(kh * kw * c, m).T
-    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=xp.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = _window(xp, i, j, out_h, out_w, stride, dilation)
-    return cols.reshape(m, kh * kw * c)
+        return cols.reshape(k, m).T
+    # many channels: one copy of a 6-D strided view (n, out_h, out_w, kh, kw, C) of the input
+    (sh, sw), (dh, dw) = stride, dilation
+    s0, s1, s2, s3 = xp.strides
+    patches = as_strided(xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
+    cols = buf[: m * k].reshape(n, out_h, out_w, kh, kw, c)
+    np.copyto(cols, patches)
+    return cols.reshape(m, k)
 
 
-def _blocks(n, rows_per_item, k, itemsize):
-    """Batch slices whose im2col buffer stays around _COLS_BLOCK_BYTES."""
-    per_item = max(1, rows_per_item * k * itemsize)
-    step = max(1, min(n, _COLS_BLOCK_BYTES // per_item))
-    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+class _Blocks:
+    """Slices of the batch whose im2col columns take about _COLS_BLOCK_BYTES, and one buffer
+    that every block reuses (a fresh large buffer per block would cost page faults)."""
+
+    def __init__(self, n, rows_per_item, k, dtype):
+        per_item = max(1, rows_per_item * k * np.dtype(dtype).itemsize)
+        step = max(1, min(n, _COLS_BLOCK_BYTES // per_item))
+        self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
+        self.rows = rows_per_item
+        self.buf = np.empty(step * rows_per_item * k, dtype=dtype)
+
+    def __iter__(self):
+        return iter(self.slices)
+
+    def rows_of(self, blk):
+        """The rows of an (M, ...) matrix that belong to batch slice ``blk``."""
+        return slice(blk.start * self.rows, blk.stop * self.rows)
 
 
 # ----------------------------------------------------------------------------- conv2d
@@ -117,20 +132,21 @@ class Conv2d(Function):
         x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
         out_h = (h + pads[0] + pads[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         out_w = (w + pads[2] + pads[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-        xp = _pad_nhwc(_nhwc(x), pads) if any(pads) else _nhwc(x)
+        # channels-last and contiguous: free when x came from a conv; one copy for a user's NCHW array
+        xp = _pad_nhwc(_nhwc(x), pads) if any(pads) else np.ascontiguousarray(_nhwc(x))
         wmat = _weight_matrix(weight, groups)  # (G, K_g, OC_g)
 
-        out = np.empty((n, out_h, out_w, oc), dtype=dtype)
-        k = kh * kw * c
-        for blk in _blocks(n, out_h * out_w, k, x.itemsize):
-            cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation)
-            out[blk] = _gemm_cols_w(cols, wmat, groups, kh * kw).reshape(-1, out_h, out_w, oc)
+        out = np.empty((n * out_h * out_w, oc), dtype=dtype)
+        blocks = _Blocks(n, out_h * out_w, kh * kw * c, dtype)
+        for blk in blocks:
+            cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation, blocks.buf)
+            _gemm_cols_w(cols, wmat, groups, kh * kw, out[blocks.rows_of(blk)])
         if bias:
             out += bias[0].astype(dtype, copy=False)  # fused: one pass over the NHWC output
 
         ctx.save_for_backward(xp, weight)
         ctx.geometry = (x.shape, out_h, out_w, stride, pads, dilation, groups)
-        return out.transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
+        return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
 
     @staticmethod
     def backward(ctx, grad):
@@ -140,15 +156,15 @@ class Conv2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
         g = np.ascontiguousarray(_nhwc(grad)).astype(xp.dtype, copy=False).reshape(-1, oc)  # (M, OC)
+        blocks = _Blocks(n, out_h * out_w, kh * kw * c, xp.dtype)
 
         grad_b = np.ones(g.shape[0], dtype=g.dtype) @ g if need_b else None  # a GEMV beats g.sum(0)
         grad_w = grad_x = None
-        rows = out_h * out_w
         if need_w:
             gw = np.zeros((groups, kh * kw * cg, oc // groups), dtype=xp.dtype)
-            for blk in _blocks(n, rows, kh * kw * c, xp.itemsize):
-                cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation)
-                gw += _gemm_cols_g(cols, g[blk.start * rows: blk.stop * rows], groups, kh * kw)
+            for blk in blocks:  # recomputing the columns is cheaper than keeping them all
+                cols = _im2col(xp[blk], kh, kw, out_h, out_w, stride, dilation, blocks.buf)
+                gw += _gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
             grad_w = _weight_from_matrix(gw, weight.shape)
         if need_x:
             dxp = np.zeros(xp.shape, dtype=xp.dtype)
@@ -156,24 +172,26 @@ class Conv2d(Function):
                 # large kernels: per block, one GEMM to column gradients, then kh*kw slice-adds
                 # while the block is still in cache (measured faster than kh*kw skinny GEMMs)
                 w_t = _weight_matrix(weight, 1)[0].T  # (OC, K)
-                for blk in _blocks(n, rows, kh * kw * c, xp.itemsize):
-                    dcols = (g[blk.start * rows: blk.stop * rows] @ w_t).reshape(-1, out_h, out_w, kh, kw, c)
+                for blk in blocks:
+                    rows = blocks.rows_of(blk)
+                    dcols = blocks.buf[: (rows.stop - rows.start) * w_t.shape[1]].reshape(-1, w_t.shape[1])
+                    np.matmul(g[rows], w_t, out=dcols)
+                    dcols = dcols.reshape(-1, out_h, out_w, kh, kw, c)
                     part = dxp[blk]
                     for i in range(kh):
                         for j in range(kw):
                             _window(part, i, j, out_h, out_w, stride, dilation)[...] += dcols[:, :, :, i, j, :]
-                kh_loop = 0
             else:
-                kh_loop = kh
-            g4 = g.reshape(n, out_h, out_w, groups, oc // groups)
-            for i in range(kh_loop):
-                for j in range(kw):
-                    w_ij = weight[:, :, i, j].reshape(groups, oc // groups, cg)  # (G, OC_g, C_g)
-                    if groups == 1:  # one 2-D GEMM (M, OC) @ (OC, C): never let matmul batch over pixels
-                        contrib = (g @ w_ij[0]).reshape(n, out_h, out_w, c)
-                    else:
-                        contrib = np.einsum("nhwgo,goc->nhwgc", g4, w_ij, optimize=True).reshape(n, out_h, out_w, c)
-                    _window(dxp, i, j, out_h, out_w, stride, dilation)[...] += contrib
+                # small kernels: one GEMM (M, OC) @ (OC, C) per kernel offset, then a slice-add
+                g4 = g.reshape(n, out_h, out_w, groups, oc // groups)
+                for i in range(kh):
+                    for j in range(kw):
+                        w_ij = weight[:, :, i, j].reshape(groups, oc // groups, cg)  # (G, OC_g, C_g)
+                        if groups == 1:  # a 2-D GEMM: never let matmul batch over pixels
+                            contrib = (g @ w_ij[0]).reshape(n, out_h, out_w, c)
+                        else:
+                            contrib = np.einsum("nhwgo,goc->nhwgc", g4, w_ij, optimize=True).reshape(n, out_h, out_w, c)
+                        _window(dxp, i, j, out_h, out_w, stride, dilation)[...] += contrib
             top, _, left, _ = pads
             grad_x = dxp[:, top:top + h, left:left + w].transpose(0, 3, 1, 2)
         return (grad_x, grad_w, grad_b) if len(ctx.needs_input_grad) > 2 else (grad_x, grad_w)
@@ -193,16 +211,17 @@ def _weight_from_matrix(gw, shape):
     return np.ascontiguousarray(gw.reshape(groups, kh, kw, cg, oc // groups).transpose(0, 4, 3, 1, 2).reshape(shape))
 
 
-def _gemm_cols_w(cols, wmat, groups, taps):
-    """(M, K) columns times the weight matrix -> (M, OC); ``taps`` = kh*kw.
+def _gemm_cols_w(cols, wmat, groups, taps, out):
+    """(M, K) columns times the weight matrix, written into ``out`` (M, OC); ``taps`` = kh*kw.
     With groups, each group's outputs contract only that group's channels."""
     if groups == 1:
-        return cols @ wmat[0]
+        np.matmul(cols, wmat[0], out=out)
+        return
     m = cols.shape[0]
     oc_g = wmat.shape[2]
     cols4 = cols.reshape(m, taps, groups, -1)  # (M, kh*kw, G, C_g)
     w4 = wmat.reshape(groups, taps, -1, oc_g)  # (G, kh*kw, C_g, OC_g)
-    return np.einsum("mkgc,gkco->mgo", cols4, w4, optimize=True).reshape(m, groups * oc_g)
+    out[...] = np.einsum("mkgc,gkco->mgo", cols4, w4, optimize=True).reshape(m, groups * oc_g)
 
 
 def _gemm_cols_g(cols, g, groups, taps):

@@ -1,0 +1,14 @@
+"""Neural-network building blocks with PyTorch's names: `Module`, `Parameter`, layers and `init`.
+
+``from tinygrad_cnn import nn`` then ``nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), ...)``.
+"""
+from . import init
+from .layers import (AvgPool2d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Identity, Linear,
+                     LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
+from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+
+__all__ = [
+    "init", "Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys",
+    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
+    "Dropout", "BatchNorm2d", "Softmax", "LogSoftmax", "CrossEntropyLoss",
+]

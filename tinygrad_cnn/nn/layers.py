@@ -1,0 +1,390 @@
+"""Layers with PyTorch's constructor arguments, default initialisation, key names and reprs.
+
+Each layer only checks its arguments and calls Tensor ops (``conv2d``, ``max_pool2d``,
+``cross_entropy``...) or, for BatchNorm, the fused op in ``ops/norm.py``; gradients come from
+those ops. Shape checks happen here so that the error names the layer and its configuration.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from ..ops.norm import batch_norm2d
+from ..rng import get_rng
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+__all__ = [
+    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
+    "Dropout", "BatchNorm2d", "Softmax", "LogSoftmax", "CrossEntropyLoss",
+]
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _pair(value, name, layer, minimum):
+    """An int or a pair of ints as a pair, each at least ``minimum``."""
+    pair = (value, value) if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if pair is None or len(pair) != 2 or not all(_is_int(v) for v in pair):
+        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def _positive_int(value, name, layer):
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_tensor(x, layer):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to switch a layer off)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias with weight of shape (out_features, in_features).
+
+    Default init as PyTorch: weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a=sqrt(5))
+    and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=np.float32))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=np.float32))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        _check_tensor(x, "Linear")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear: expected input with last dimension {self.in_features} (in_features), got shape {x.shape}"
+            )
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation, as PyTorch) over (N, C, H, W) inputs.
+
+    weight has shape (out_channels, in_channels // groups, kh, kw); default init as PyTorch's
+    (uniform with bound 1/sqrt(fan_in) for both weight and bias).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros"):
+        super().__init__()
+        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2d")
+        self.groups = _positive_int(groups, "groups", "Conv2d")
+        if self.in_channels % self.groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if self.out_channels % self.groups:
+            raise ValueError(f"Conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = _pair(stride, "stride", "Conv2d", 1)
+        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"Conv2d: padding string must be 'valid' or 'same', got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+            self.padding = padding  # 'same' pads like PyTorch: any odd extra goes to the bottom/right
+        else:
+            self.padding = _pair(padding, "padding", "Conv2d", 0)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype=np.float32))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=np.float32))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        _check_tensor(x, "Conv2d")
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2d: expected a 4-D input (N, {self.in_channels}, H, W) for in_channels={self.in_channels}, "
+                f"got shape {x.shape}"
+            )
+        return x.conv2d(self.weight, self.bias, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                        groups=self.groups)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if isinstance(self.padding, str) or self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+def _pool_args(kernel_size, stride, padding, layer):
+    """Validate pooling arguments; keep them as given (int or pair) so the repr matches PyTorch."""
+    kernel = _pair(kernel_size, "kernel_size", layer, 1)
+    stride = kernel_size if stride is None else stride
+    _pair(stride, "stride", layer, 1)
+    pad = _pair(padding, "padding", layer, 0)
+    if any(2 * p > k for p, k in zip(pad, kernel)):
+        raise ValueError(f"{layer}: padding {padding!r} must be at most half of kernel_size {kernel_size!r}")
+    return kernel_size, stride, padding
+
+
+class MaxPool2d(Module):
+    """Max over kernel_size windows moved by stride (default: kernel_size); padding counts as -inf."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, "MaxPool2d")
+        if dilation not in (1, (1, 1)) or return_indices or ceil_mode:
+            raise NotImplementedError("MaxPool2d: dilation, return_indices and ceil_mode are not supported")
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x):
+        _check_tensor(x, "MaxPool2d")
+        return x.max_pool2d(self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Mean over kernel_size windows moved by stride (default: kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, "AvgPool2d")
+        if ceil_mode or divisor_override is not None:
+            raise NotImplementedError("AvgPool2d: ceil_mode and divisor_override are not supported")
+        if not count_include_pad and _pair(padding, "padding", "AvgPool2d", 0) != (0, 0):
+            raise NotImplementedError("AvgPool2d: count_include_pad=False with padding is not supported")
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+    def forward(self, x):
+        _check_tensor(x, "AvgPool2d")
+        return x.avg_pool2d(self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return x.relu()
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return x.tanh()
+
+
+class Flatten(Module):
+    """Merge dimensions start_dim..end_dim into one (by default everything but the batch)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Softmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.softmax(axis=self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.log_softmax(axis=self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Dropout(Module):
+    """Zero each element with probability p during training and scale the rest by 1/(1-p)
+    ("inverted" dropout), so nothing needs rescaling at evaluation, where it is the identity.
+
+    Masks come from the library generator, so ``manual_seed`` reproduces them.
+    """
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p!r}")
+        self.p = p
+        self.inplace = inplace  # accepted for API compatibility; a new tensor is always returned
+
+    def forward(self, x):
+        _check_tensor(x, "Dropout")
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0.0
+        # float32 uniforms are enough to compare against p and twice as fast to draw
+        keep = get_rng().random(x.shape, dtype=np.float32) >= np.float32(self.p)
+        mask = keep.astype(x.dtype)
+        mask *= 1.0 / (1.0 - self.p)
+        return x * Tensor(mask)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class BatchNorm2d(Module):
+    """Per-channel normalisation of (N, C, H, W) inputs.
+
+    Training: normalise with the batch mean and biased variance, and update ``running_mean`` /
+    ``running_var`` with ``(1 - momentum) * running + momentum * batch`` (the *unbiased* batch
+    variance for ``running_var``, as PyTorch; ``momentum=None`` gives a cumulative average).
+    Evaluation: normalise with the running statistics. Forward and backward are one fused op.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
+        super().__init__()
+        self.num_features = _positive_int(num_features, "num_features", "BatchNorm2d")
+        if not isinstance(eps, numbers.Real) or eps < 0:
+            raise ValueError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
+        if momentum is not None and (not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1):
+            raise ValueError(f"BatchNorm2d: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        c = self.num_features
+        if affine:
+            self.weight = Parameter(np.ones(c, dtype=np.float32))
+            if bias:
+                self.bias = Parameter(np.zeros(c, dtype=np.float32))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(c, dtype=np.float32))
+            self.register_buffer("running_var", np.ones(c, dtype=np.float32))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        _check_tensor(x, "BatchNorm2d")
+        if x.ndim != 4:
+            raise ValueError(f"BatchNorm2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d: expected {self.num_features} channels (num_features), got input of shape {x.shape}"
+            )
+        use_batch_stats = self.training or not self.track_running_stats
+        if use_batch_stats and x.shape[0] * x.shape[2] * x.shape[3] <= 1:
+            raise ValueError(
+                f"BatchNorm2d: expected more than 1 value per channel when training, got input of shape {x.shape}"
+            )
+        update = self.training and self.track_running_stats
+        if update:
+            self.num_batches_tracked.data += 1
+        return batch_norm2d(
+            x, self.weight, self.bias,
+            self.running_mean if self.track_running_stats else None,
+            self.running_var if self.track_running_stats else None,
+            training=use_batch_stats, momentum=self.momentum, eps=self.eps,
+            num_batches_tracked=self.num_batches_tracked.item() if update else None,
+        )
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class CrossEntropyLoss(Module):
+    """Softmax cross-entropy of (N, C) logits against integer class targets (N,)."""
+
+    def __init__(self, reduction="mean", label_smoothing=0.0):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction, self.label_smoothing = reduction, label_smoothing
+
+    def forward(self, input, target):
+        return input.cross_entropy(target, reduction=self.reduction, label_smoothing=self.label_smoothing)

@@ -1,0 +1,194 @@
+"""Batch normalisation over (N, C, H, W) as one fused op, forward and backward side by side.
+
+Written as a single `Function` rather than a chain of mean/sub/mul ops because the chain would
+keep half a dozen full-size intermediates alive for backward and walk the activations many
+times; the closed-form backward needs only the normalised input and two per-channel sums.
+
+Memory order matters for speed. The conv ops hand over NCHW-shaped views of channels-last
+(NHWC) memory, and the next conv is fastest when it gets NHWC back. So the work is done on a
+2-D view whose rows are contiguous in memory, chosen by `_Layout`:
+
+* NCHW memory: rows are (n, c) planes of H*W values; per-channel vectors broadcast down a column.
+* NHWC memory: rows are whole images (H*W*C values, channels fastest); per-channel vectors are
+  tiled H*W times into one row. Broadcasting a C-vector over the 4-D view instead would make
+  NumPy's inner loop only C elements long, which is 3-5x slower for small C.
+
+The output keeps the input's memory order. Updating running statistics is the caller's job
+(see :func:`batch_norm2d`), so the Function itself never mutates anything it is given.
+"""
+import numpy as np
+
+from ..function import Function
+
+
+class _Layout:
+    """How to view (N, C, H, W) arrays as 2-D blocks with long contiguous rows, and back."""
+
+    def __init__(self, x):
+        self.shape = n, c, h, w = x.shape
+        self.count = n * h * w  # values per channel
+        # channels-last when the NHWC transpose of x is the contiguous one (and C > 1 matters)
+        self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+    def rows(self, a):
+        """The 2-D working view of an (N, C, H, W) array (a copy only if its memory order differs)."""
+        n, c, h, w = self.shape
+        if self.channels_last:
+            return a.transpose(0, 2, 3, 1).reshape(n, h * w * c)
+        return a.reshape(n * c, h * w)
+
+    def unrows(self, r):
+        """Back from the working view to an (N, C, H, W)-shaped array (a view, never a copy)."""
+        n, c, h, w = self.shape
+        if self.channels_last:
+            return r.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return r.reshape(n, c, h, w)
+
+    def expand(self, v):
+        """A per-channel (C,) vector in a shape that broadcasts against the working view."""
+        n, c, h, w = self.shape
+        if self.channels_last:
+            return np.tile(v, h * w)
+        return np.tile(v, n)[:, None]
+
+    def channel_sum(self, r):
+        """Per-channel sum of a working view -> (C,). Sums each row (or column) first, then the
+        partial sums, which keeps float32 rounding error close to a pairwise sum's."""
+        n, c, h, w = self.shape
+        if self.channels_last:
+            return r.sum(axis=0).reshape(h * w, c).sum(axis=0)
+        return np.einsum("rl->r", r).reshape(n, c).sum(axis=0)
+
+    def channel_dot(self, a, b):
+        """Per-channel sum of a * b over a working view, without materialising the product."""
+        n, c, h, w = self.shape
+        if self.channels_last:
+            return np.einsum("nk,nk->k", a, b).reshape(h * w, c).sum(axis=0)
+        return np.einsum("rl,rl->r", a, b).reshape(n, c).sum(axis=0)
+
+
+def batch_stats(x):
+    """Per-channel mean and *biased* variance of an (N, C, H, W) array over axes (0, 2, 3).
+
+    Two passes (mean first, then the mean of squared deviations) rather than E[x^2] - E[x]^2,
+    which cancels catastrophically in float32 when |mean| >> std.
+    """
+    layout = _Layout(x)
+    r = layout.rows(x)
+    inv_count = x.dtype.type(1.0 / layout.count)
+    mean = layout.channel_sum(r) * inv_count
+    centred = r - layout.expand(mean)
+    var = layout.channel_dot(centred, centred) * inv_count
+    return mean, var
+
+
+class BatchNorm2dFunction(Function):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel of an (N, C, H, W) input.
+
+    Inputs: ``x`` (N, C, H, W), ``weight`` (C,), ``bias`` (C,). Keyword options:
+
+    - ``mean=None, var=None``: statistics to normalise with. When left out, the batch statistics
+      of ``x`` are used (training mode) and the gradient flows through them.
+    - ``batch_stats``: set it to True when you pass ``mean``/``var`` that *are* the biased batch
+      statistics of ``x`` (computed with :func:`batch_stats`, e.g. because you also need them
+      for running averages); they are then treated exactly as if computed here. With
+      ``batch_stats=False`` the given statistics are constants (evaluation mode), the op is a
+      per-channel affine map, and its backward is the affine map's.
+    - ``eps``: added to the variance before the square root.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps=1e-5, mean=None, var=None, batch_stats=None):
+        if x.ndim != 4:
+            raise ValueError(f"BatchNorm2dFunction: expected a 4-D (N, C, H, W) input, got shape {x.shape}")
+        c = x.shape[1]
+        if weight.shape != (c,) or bias.shape != (c,):
+            raise ValueError(
+                f"BatchNorm2dFunction: weight and bias must have shape ({c},) for {c} channels, "
+                f"got {weight.shape} and {bias.shape}"
+            )
+        dtype = np.result_type(x, weight, bias)
+        layout = _Layout(x)
+        r = layout.rows(x)
+        if mean is None or var is None:
+            if mean is not None or var is not None:
+                raise ValueError("BatchNorm2dFunction: pass both mean and var, or neither")
+            batch_stats = True
+            inv_count = x.dtype.type(1.0 / layout.count)
+            mean = layout.channel_sum(r) * inv_count
+            xhat = r - layout.expand(mean)
+            var = layout.channel_dot(xhat, xhat) * inv_count
+        else:
+            batch_stats = bool(batch_stats)
+            mean = np.asarray(mean, dtype=x.dtype)
+            var = np.asarray(var, dtype=x.dtype)
+            if mean.shape != (c,) or var.shape != (c,):
+                raise ValueError(
+                    f"BatchNorm2dFunction: mean and var must have shape ({c},), got {mean.shape} and {var.shape}"
+                )
+            xhat = r - layout.expand(mean)
+        invstd = 1.0 / np.sqrt(var + x.dtype.type(eps))
+        xhat *= layout.expand(invstd)  # xhat is our own temporary, so normalise it in place
+        y = xhat * layout.expand(weight.astype(dtype, copy=False))
+        y += layout.expand(bias.astype(dtype, copy=False))
+        ctx.save_for_backward(xhat, weight, invstd)
+        ctx.layout, ctx.batch_stats = layout, batch_stats
+        return layout.unrows(y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, weight, invstd = ctx.saved_tensors
+        layout = ctx.layout
+        g = layout.rows(grad)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        full = need_x and ctx.batch_stats
+        sum_g = layout.channel_sum(g) if (need_b or full) else None
+        sum_gx = layout.channel_dot(g, xhat) if (need_w or full) else None
+        grad_x = None
+        if need_x:
+            scale = layout.expand((weight * invstd).astype(grad.dtype, copy=False))
+            if full:
+                # The batch mean and variance depend on x too. With M values per channel:
+                #   dx = gamma * invstd / M * (M * g - sum(g) - xhat * sum(g * xhat))
+                inv_count = 1.0 / layout.count
+                grad_x = xhat * layout.expand((sum_gx * inv_count).astype(grad.dtype, copy=False))
+                grad_x += layout.expand((sum_g * inv_count).astype(grad.dtype, copy=False))
+                np.subtract(g, grad_x, out=grad_x)
+                grad_x *= scale
+            else:
+                grad_x = g * scale
+            grad_x = layout.unrows(grad_x)
+        return grad_x, (sum_gx if need_w else None), (sum_g if need_b else None)
+
+
+def batch_norm2d(x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
+                 momentum=0.1, eps=1e-5, num_batches_tracked=None):
+    """Functional batch norm on Tensors (like ``torch.nn.functional.batch_norm``).
+
+    In training mode (or when there are no running statistics) it normalises with the batch
+    statistics and, if running buffers are given, updates them *in place* with
+    ``(1 - momentum) * running + momentum * batch``, using the unbiased batch variance for
+    ``running_var`` as PyTorch does. ``momentum=None`` means a cumulative average, which needs
+    ``num_batches_tracked`` (already incremented for this batch). Otherwise it normalises with the
+    running statistics. ``weight``/``bias`` of None mean 1 and 0 (no affine parameters).
+    """
+    from ..tensor import Tensor
+
+    c = x.shape[1]
+    dtype = x.dtype
+    weight = weight if weight is not None else np.ones(c, dtype=dtype)
+    bias = bias if bias is not None else np.zeros(c, dtype=dtype)
+    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    if training or rm is None or rv is None:
+        mean, var = batch_stats(x.data)
+        if training and rm is not None and rv is not None:
+            count = x.shape[0] * x.shape[2] * x.shape[3]
+            factor = 1.0 / float(num_batches_tracked) if momentum is None else float(momentum)
+            unbiased = var * (count / (count - 1))
+            rm *= 1.0 - factor
+            rm += (factor * mean).astype(rm.dtype, copy=False)
+            rv *= 1.0 - factor
+            rv += (factor * unbiased).astype(rv.dtype, copy=False)
+        return BatchNorm2dFunction.apply(x, weight, bias, eps=eps, mean=mean, var=var, batch_stats=True)
+    return BatchNorm2dFunction.apply(x, weight, bias, eps=eps, mean=rm, var=rv, batch_stats=False)

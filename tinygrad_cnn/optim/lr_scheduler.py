@@ -1,0 +1,229 @@
+"""Learning-rate schedules that give the same numbers as ``torch.optim.lr_scheduler``.
+
+A scheduler writes ``group['lr']`` of its optimizer's param groups. Constructing it performs the
+first step (epoch 0: the initial lr); call ``scheduler.step()`` after each ``optimizer.step()``
+(per epoch for StepLR/CosineAnnealingLR, per batch for OneCycleLR, as usual).
+
+StepLR and CosineAnnealingLR use PyTorch's *recursive* formulas (each lr computed from the
+previous one), not the closed forms, because that is what PyTorch computes and the two differ
+in the last bits; matching them keeps a run comparable with a PyTorch run to the last digit.
+"""
+import copy
+import math
+import numbers
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "OneCycleLR"]
+
+
+class LRScheduler:
+    """Base class: keeps ``last_epoch``, ``base_lrs`` (each group's 'initial_lr') and the last
+    lrs set; subclasses define ``get_lr()`` (the next lrs, called after ``last_epoch`` += 1)."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a scheduler "
+                        f"with last_epoch={last_epoch}"
+                    )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        raise NotImplementedError
+
+    def step(self, epoch=None):
+        """Advance one step (or jump to ``epoch``, using the closed form) and set the new lrs."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        """The lrs set by the most recent step, one per param group."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """Everything but the optimizer (save the optimizer's own state_dict separately)."""
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update(copy.deepcopy(dict(state_dict)))
+
+
+def _current_lrs(optimizer):
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` steps: lr_t = base * gamma ** (t // step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size = int(step_size)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return _current_lrs(self.optimizer)
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Half a cosine from the initial lr down to ``eta_min`` over ``T_max`` steps:
+    lr_t = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2 (then back up, periodically)."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
+        self.T_max = int(T_max)
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, T = self.last_epoch, self.T_max
+        if self._is_initial:
+            return _current_lrs(self.optimizer)
+        if self._step_count == 1 and t > 0:  # resumed with last_epoch given: no previous lr to build on
+            return [self.eta_min + (base - self.eta_min) * (1 + math.cos(t * math.pi / T)) / 2
+                    for base in self.base_lrs]
+        if (t - 1 - T) % (2 * T) == 0:  # the bottom of the cosine, where the ratio below would be 0/0
+            return [group["lr"] + (base - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for base, group in zip(self.base_lrs, self.optimizer.param_groups)]
+        return [(1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T)) * (group["lr"] - self.eta_min)
+                + self.eta_min for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: warm up from max_lr/div_factor to max_lr over the first ``pct_start`` of
+    ``total_steps``, then anneal to max_lr/(div_factor*final_div_factor) (``three_phase``: back to
+    the initial lr first, then down). Step it once per batch.
+
+    With ``cycle_momentum`` (the default, as in PyTorch) the optimizer's momentum (SGD) or beta1
+    (Adam) moves the opposite way, between ``max_momentum`` and ``base_momentum``.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+
+        def positive_int(value, name):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise ValueError(f"OneCycleLR: expected a positive integer {name}, got {value!r}")
+            return int(value)
+
+        if total_steps is not None:
+            self.total_steps = positive_int(total_steps, "total_steps")
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = positive_int(epochs, "epochs") * positive_int(steps_per_epoch, "steps_per_epoch")
+        else:
+            raise ValueError("OneCycleLR: you must define either total_steps OR (epochs AND steps_per_epoch)")
+        if isinstance(pct_start, bool) or not isinstance(pct_start, numbers.Real) or not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: expected pct_start to be a number in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        pct_start = float(pct_start)
+        warmup_end = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._phases = [
+                (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+        else:
+            self._phases = [
+                (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        groups = optimizer.param_groups
+        max_lrs = _per_group("max_lr", max_lr, groups)
+        if last_epoch == -1:
+            for group, top in zip(groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with cycle_momentum=True")
+            self.use_beta1 = "betas" in optimizer.defaults
+            max_ms = _per_group("max_momentum", max_momentum, groups)
+            base_ms = _per_group("base_momentum", base_momentum, groups)
+            if last_epoch == -1:
+                for group, top, bottom in zip(groups, max_ms, base_ms):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = bottom
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR: tried to step {step} times; the specified number of total steps is {self.total_steps}"
+            )
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(self._phases):
+                if step <= end_step or i == len(self._phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                    break
+                start_step = end_step
+        return lrs
+
+
+def _per_group(name, value, groups):
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{name} must have one value per param group: got {len(value)}, there are {len(groups)}")
+        return list(value)
+    return [value] * len(groups)
