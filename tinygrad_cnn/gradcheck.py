@@ -80,6 +80,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     Jacobian agrees; otherwise raises `GradcheckError` naming the input, the worst element, the
     analytic and numerical values and the error (or returns False if ``raise_exception=False``).
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)

@@ -12,7 +12,9 @@ _rng = np.random.default_rng()
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the library-wide generator (like ``torch.manual_seed``) and return it."""
     global _rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _rng = np.random.default_rng(int(seed))
     return _rng

@@ -82,7 +82,9 @@ def save(state_dict, path, metadata=None):
     ``metadata`` is an optional dict of str -> str stored in the header (read it back with
     :func:`load_metadata`). On any error the file previously at ``path`` is left untouched.
     """
-    path = os.fspath(path)
+    path = _path(path, "save")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path!r} is a directory; give a file name")
     metadata = _check_metadata(metadata)
     arrays = _prepare_arrays(state_dict)
     data = safetensors.numpy.save(arrays, metadata=metadata)  # serialise before touching the disk
@@ -124,10 +126,21 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
+def _path(path, op):
+    """``path`` as a str; TypeError naming ``op`` for anything that is not a path."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{op}: path must be a str or os.PathLike, got {type(path).__name__}") from None
+    return os.fsdecode(path) if isinstance(path, bytes) else path
+
+
 def _read(path):
-    path = os.fspath(path)
+    path = _path(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load: {path!r} is a directory, not a safetensors file")
     with open(path, "rb") as f:
         return path, f.read()
 
@@ -152,9 +165,11 @@ def load(path):
 
 def load_metadata(path):
     """The str -> str metadata stored in a safetensors file's header ({} when there is none)."""
-    path = os.fspath(path)
+    path = _path(path, "load_metadata")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_metadata: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load_metadata: {path!r} is a directory, not a safetensors file")
     with open(path, "rb") as f:
         size_bytes = f.read(8)
         if len(size_bytes) != 8:

@@ -68,10 +68,14 @@ def detect_anomaly():
         _anomaly_enabled = previous
 
 
+class AnomalyError(FloatingPointError, RuntimeError):
+    """Raised inside ``detect_anomaly()``; a FloatingPointError, and a RuntimeError as in PyTorch."""
+
+
 def _check_anomaly(op_name, phase, array):
     if _anomaly_enabled and array is not None and array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = "nan" if np.isnan(array).any() else "inf"
-        raise FloatingPointError(
+        raise AnomalyError(
             f"detect_anomaly: {op_name}.{phase} produced {bad} values "
             f"(output shape {array.shape}); this is the first op in the run that did"
         )
@@ -87,8 +91,11 @@ def _to_array(data, dtype=None):
     if isinstance(data, np.ndarray):
         array = data
     elif isinstance(data, (numbers.Number, list, tuple, np.generic)):
-        array = np.asarray(data)
-        if isinstance(data, (numbers.Number, list, tuple)) and dtype is None:
+        try:
+            array = np.asarray(data)
+        except ValueError as err:  # ragged nesting, e.g. [[1, 2], [3]]
+            raise ValueError(f"Tensor: cannot make a tensor from a ragged nested sequence ({err})") from None
+        if not isinstance(data, np.generic) and dtype is None:  # NumPy scalars keep their dtype, like 0-d arrays
             if array.dtype.kind in "biuf":
                 array = array.astype(np.float32)  # Python numbers and lists become float32
     else:
@@ -96,17 +103,35 @@ def _to_array(data, dtype=None):
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: unsupported data type {array.dtype} (expected numbers: float, int or bool)")
     if dtype is not None:
-        array = array.astype(np.dtype(dtype), copy=False)
+        array = array.astype(_numeric_dtype(dtype, "Tensor"), copy=False)
     elif array.dtype == np.float16:
         array = array.astype(np.float32)
     return array
 
 
+def _numeric_dtype(dtype, op):
+    """``np.dtype(dtype)`` if it is a bool, integer or float type; TypeError naming ``op`` otherwise."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {dtype!r} is not a dtype (use e.g. np.float32, np.float64, np.int64)") from None
+    if dt.kind not in "biuf":
+        raise TypeError(f"{op}: unsupported dtype {dt} (expected a float, int or bool dtype)")
+    return dt
+
+
 def _unbroadcast(grad, shape):
-    """Sum a gradient of a broadcast result down to the shape of the input it flows into."""
+    """Sum a gradient of a broadcast result down to the shape of the input it flows into.
+
+    ValueError unless the input's shape broadcasts to the gradient's: a gradient of the same size
+    but another shape (e.g. transposed) is a bug in the op's backward, not something to reshape."""
     if grad.shape == shape:
         return grad
+    if grad.ndim < len(shape):  # missing leading axes can only stand for axes of size 1
+        grad = grad.reshape((1,) * (len(shape) - grad.ndim) + grad.shape)
     extra = grad.ndim - len(shape)
+    if any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
+        raise ValueError(f"gradient of shape {grad.shape} does not fit an input of shape {shape}")
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
     )
@@ -118,17 +143,33 @@ def _normalize_axis(axis, ndim, op):
     """An axis argument (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)  # a bad scalar fails the check below
     out = []
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes axis 0 or -1, as in PyTorch
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    if ndim == 0:
+        return ()  # axis 0 of a 0-d tensor is the tensor itself (as in PyTorch): nothing to reduce
     return tuple(sorted(out))
+
+
+def _one_axis(axis, ndim, op):
+    """A single axis (an int, negatives allowed) as a non-negative int; None for a 0-d tensor."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: axis must be a single int, got {axis!r}")
+    axes = _normalize_axis(axis, ndim, op)
+    return axes[0] if axes else None
+
+
+def _check_keepdims(keepdims, op):
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{op}: keepdims must be True or False, got {keepdims!r}")
+    return bool(keepdims)
 
 
 def _axis_arg(axis, dim, op, default=None):
@@ -148,6 +189,22 @@ def _shape_args(shape, op):
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"{op}: shape entries must be ints, got {shape!r}")
     return tuple(int(s) for s in shape)
+
+
+def _new_array(make, shape, dtype, op, floating=False):
+    """``make(shape, dtype)`` for a constructor, with its shape and dtype checked first."""
+    shape = _shape_args(shape, op)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: shape {shape} has a negative dimension")
+    dtype = _numeric_dtype(dtype, op)
+    if floating and dtype.kind != "f":
+        raise TypeError(f"{op}: dtype must be floating point, got {dtype}")
+    try:
+        return make(shape, dtype)
+    except (ValueError, OverflowError) as err:  # "array is too big", "maximum supported dimension"
+        raise ValueError(f"{op}: cannot create a tensor of shape {shape} ({err})") from None
+    except MemoryError as err:
+        raise MemoryError(f"{op}: not enough memory for a tensor of shape {shape} and dtype {dtype} ({err})") from None
 
 
 # ----------------------------------------------------------------------------- Tensor
@@ -193,7 +250,11 @@ class Tensor:
     @grad.setter
     def grad(self, value):
         if value is not None:
-            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=self.data.dtype))
+            if not isinstance(value, Tensor):
+                try:
+                    value = Tensor(np.asarray(value, dtype=self.data.dtype))
+                except (TypeError, ValueError) as err:
+                    raise TypeError(f"Tensor.grad: cannot use {type(value).__name__} as a gradient ({err})") from None
             if value.shape != self.shape:
                 raise ValueError(f"Tensor.grad: gradient shape {value.shape} does not match tensor shape {self.shape}")
         self._grad = value
@@ -227,9 +288,12 @@ class Tensor:
     def astype(self, dtype):
         """A differentiable cast (float32 <-> float64)."""
         from .ops.elementwise import Cast
-        if np.dtype(dtype) == self.dtype:
+        dtype = _numeric_dtype(dtype, "astype")
+        if dtype == self.dtype:
             return self
-        return Cast.apply(self, dtype=np.dtype(dtype))
+        if dtype.kind != "f" or self.dtype.kind != "f":
+            return Tensor(self.data.astype(dtype))  # to or from int/bool: a constant, outside the graph
+        return Cast.apply(self, dtype=dtype)
 
     def float(self):
         return self.astype(np.float32)
@@ -262,22 +326,31 @@ class Tensor:
     # --- constructors
     @staticmethod
     def zeros(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.zeros(_shape_args(shape, "Tensor.zeros"), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(_new_array(np.zeros, shape, dtype, "Tensor.zeros"), requires_grad=requires_grad)
 
     @staticmethod
     def ones(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.ones(_shape_args(shape, "Tensor.ones"), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(_new_array(np.ones, shape, dtype, "Tensor.ones"), requires_grad=requires_grad)
 
     @staticmethod
     def randn(*shape, dtype=np.float32, requires_grad=False):
         """Standard normal samples from the library generator (see ``manual_seed``)."""
-        data = get_rng().standard_normal(_shape_args(shape, "Tensor.randn"), dtype=np.float64).astype(dtype)
+        data = _new_array(lambda s, dt: get_rng().standard_normal(s, dtype=np.float64).astype(dt),
+                          shape, dtype, "Tensor.randn", floating=True)
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
     def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
         """Samples uniform on [low, high) from the library generator (see ``manual_seed``)."""
-        data = get_rng().uniform(low, high, _shape_args(shape, "Tensor.uniform")).astype(dtype)
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"Tensor.uniform: {name} must be a number, got {v!r}")
+            if not -1e308 < v < 1e308:  # also catches nan and ints too big for a float
+                raise ValueError(f"Tensor.uniform: {name} must be finite, got {v!r}")
+        if low > high:
+            raise ValueError(f"Tensor.uniform: low ({low}) must not exceed high ({high})")
+        data = _new_array(lambda s, dt: get_rng().uniform(low, high, s).astype(dt),
+                          shape, dtype, "Tensor.uniform", floating=True)
         return Tensor(data, requires_grad=requires_grad)
 
     # --- autodiff
@@ -300,7 +373,12 @@ class Tensor:
                 )
             gradient = np.ones(self.shape, dtype=self.dtype)
         else:
-            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            try:
+                gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            except ValueError as err:
+                raise ValueError(f"backward: gradient is not a regular array ({err})") from None
+            if gradient.dtype.kind not in "biuf":
+                raise TypeError(f"backward: gradient must be numeric (a Tensor, ndarray or number), got {gradient.dtype}")
             if gradient.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
             gradient = gradient.astype(self.dtype, copy=False)
@@ -396,16 +474,22 @@ class Tensor:
         return ops.MatMul.apply(other, self)
 
     def __neg__(self):
+        if self.dtype == np.bool_:
+            raise TypeError("neg: negating a bool tensor is not supported (use 1 - x, or x == 0)")
         return ops.Neg.apply(self)
 
+    def _floating(self):
+        """Self, or for an int/bool tensor a float32 copy (exp, log, ... of integers give floats, as in PyTorch)."""
+        return self if self.dtype.kind == "f" else Tensor(self.data.astype(np.float32))
+
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floating())
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floating())
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self._floating())
 
     def abs(self):
         return ops.Abs.apply(self)
@@ -414,10 +498,10 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floating())
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floating())
 
     def matmul(self, other):
         return self @ other
@@ -425,6 +509,13 @@ class Tensor:
     # --- comparisons: bool tensors, outside the graph
     def _compare(self, other, fn):
         other = other.data if isinstance(other, Tensor) else other
+        if not isinstance(other, numbers.Real):  # Python numbers stay as they are (NumPy's weak scalars)
+            try:
+                kind = (other if isinstance(other, np.ndarray) else np.asarray(other)).dtype.kind
+            except ValueError:
+                kind = "O"
+            if kind not in "biuf":
+                return NotImplemented  # Python then gives False for ==, True for != and TypeError for <
         ops.check_broadcast(fn.__name__, self.shape, np.shape(other))
         return Tensor(fn(self.data, other))
 
@@ -449,10 +540,11 @@ class Tensor:
     # --- reductions
     def sum(self, axis=None, keepdims=False, dim=None):
         axes = _normalize_axis(_axis_arg(axis, dim, "sum"), self.ndim, "sum")
-        return ops.Sum.apply(self, axis=axes, keepdims=keepdims)
+        return ops.Sum.apply(self, axis=axes, keepdims=_check_keepdims(keepdims, "sum"))
 
     def mean(self, axis=None, keepdims=False, dim=None):
         axes = _normalize_axis(_axis_arg(axis, dim, "mean"), self.ndim, "mean")
+        _check_keepdims(keepdims, "mean")
         count = int(np.prod([self.shape[a] for a in axes]))
         if count == 0:
             raise ValueError(f"mean: cannot average over zero elements (shape {self.shape}, axis {axes})")
@@ -460,20 +552,33 @@ class Tensor:
 
     def max(self, axis=None, keepdims=False, dim=None):
         axes = _normalize_axis(_axis_arg(axis, dim, "max"), self.ndim, "max")
-        if self.size == 0:
-            raise ValueError(f"max: cannot take the max of an empty tensor (shape {self.shape})")
-        return ops.Max.apply(self, axis=axes, keepdims=keepdims)
+        if self.size == 0 and any(self.shape[a] == 0 for a in axes):
+            raise ValueError(f"max: cannot take the max over an empty axis (shape {self.shape}, axis {axes})")
+        return ops.Max.apply(self, axis=axes, keepdims=_check_keepdims(keepdims, "max"))
 
     def min(self, axis=None, keepdims=False, dim=None):
-        return -((-self).max(axis=axis, keepdims=keepdims, dim=dim))
+        axes = _normalize_axis(_axis_arg(axis, dim, "min"), self.ndim, "min")
+        keepdims = _check_keepdims(keepdims, "min")
+        if self.size == 0 and any(self.shape[a] == 0 for a in axes):
+            raise ValueError(f"min: cannot take the min over an empty axis (shape {self.shape}, axis {axes})")
+        if self.dtype.kind != "f":  # no gradient to track, and negating bool/unsigned ints would be wrong
+            return Tensor(np.asarray(self.data.min(axis=axes, keepdims=keepdims)))
+        return -((-self).max(axis=axes, keepdims=keepdims))
 
     def argmax(self, axis=None, keepdims=False, dim=None):
         """Indices of the maxima (int64, no gradient)."""
         axis = _axis_arg(axis, dim, "argmax")
+        keepdims = _check_keepdims(keepdims, "argmax")
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"argmax: axis must be a single int or None, got {axis!r}")
+        axes = _normalize_axis(axis, self.ndim, "argmax")
+        if self.size == 0 and (axis is None or any(self.shape[a] == 0 for a in axes)):
+            raise ValueError(f"argmax: cannot take the argmax over an empty axis (shape {self.shape}, axis {axis})")
         if axis is None:
             return Tensor(np.asarray(np.argmax(self.data)))
-        (axis,) = _normalize_axis(axis, self.ndim, "argmax")
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+        if self.ndim == 0:
+            return Tensor(np.zeros((), dtype=np.int64))
+        return Tensor(np.asarray(np.argmax(self.data, axis=axes[0], keepdims=keepdims)))
 
     # --- movement
     def reshape(self, *shape):
@@ -485,11 +590,18 @@ class Tensor:
 
     def permute(self, *axes):
         axes = _shape_args(axes, "permute")
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)) or len(axes) != self.ndim:
+        if (len(axes) != self.ndim or any(not -self.ndim <= a < self.ndim for a in axes)
+                or sorted(a % self.ndim for a in axes) != list(range(self.ndim))):
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of a tensor of shape {self.shape}")
         return ops.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     def transpose(self, dim0, dim1):
+        for d in (dim0, dim1):
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+                raise TypeError(f"transpose: dims must be ints, got {dim0!r} and {dim1!r}")
+        if self.ndim == 0:
+            _normalize_axis(dim0, 0, "transpose"), _normalize_axis(dim1, 0, "transpose")
+            return self
         (a,), (b,) = _normalize_axis(dim0, self.ndim, "transpose"), _normalize_axis(dim1, self.ndim, "transpose")
         axes = list(range(self.ndim))
         axes[a], axes[b] = axes[b], axes[a]
@@ -520,19 +632,20 @@ class Tensor:
 
     @staticmethod
     def cat(tensors, axis=0, dim=None):
-        tensors = list(tensors)
-        if not tensors:
-            raise ValueError("cat: needs at least one tensor")
-        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-        (axis,) = _normalize_axis(_axis_arg(axis, dim, "cat", 0), tensors[0].ndim, "cat")
+        tensors = _tensor_sequence(tensors, "cat")
+        for i, t in enumerate(tensors):
+            if t.ndim == 0:
+                raise ValueError(f"cat: tensor {i} is 0-d and cannot be concatenated (use stack, or reshape it to (1,))")
+        axis = _one_axis(_axis_arg(axis, dim, "cat", 0), tensors[0].ndim, "cat")
         return ops.Cat.apply(*tensors, axis=axis)
 
     @staticmethod
     def stack(tensors, axis=0, dim=None):
-        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-        if not tensors:
-            raise ValueError("stack: needs at least one tensor")
-        axis = _axis_arg(axis, dim, "stack", 0)
+        tensors = _tensor_sequence(tensors, "stack")
+        for i, t in enumerate(tensors[1:], 1):
+            if t.shape != tensors[0].shape:
+                raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}")
+        axis = _one_axis(_axis_arg(axis, dim, "stack", 0), tensors[0].ndim + 1, "stack")
         return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
     # --- CNN ops (tinygrad_cnn/ops/conv.py, ops/loss.py)
@@ -549,16 +662,33 @@ class Tensor:
         return avg_pool2d(self, kernel_size, stride, padding)
 
     def softmax(self, axis=-1, dim=None):
-        (axis,) = _normalize_axis(_axis_arg(axis, dim, "softmax", -1), self.ndim, "softmax")
-        return ops.Softmax.apply(self, axis=axis)
+        axis = _one_axis(_axis_arg(axis, dim, "softmax", -1), self.ndim, "softmax")
+        return ops.Softmax.apply(self._floating(), axis=axis)
 
     def log_softmax(self, axis=-1, dim=None):
-        (axis,) = _normalize_axis(_axis_arg(axis, dim, "log_softmax", -1), self.ndim, "log_softmax")
-        return ops.LogSoftmax.apply(self, axis=axis)
+        axis = _one_axis(_axis_arg(axis, dim, "log_softmax", -1), self.ndim, "log_softmax")
+        return ops.LogSoftmax.apply(self._floating(), axis=axis)
 
     def cross_entropy(self, target, reduction="mean", label_smoothing=0.0):
         from .ops.loss import cross_entropy
         return cross_entropy(self, target, reduction, label_smoothing)
+
+
+def _tensor_sequence(tensors, op):
+    """The list of Tensors given to cat/stack (arrays and numbers are wrapped), checked."""
+    if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: expected a list or tuple of Tensors, got {type(tensors).__name__}")
+    out = []
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            try:
+                t = Tensor(t)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"{op}: item {i} is not a tensor ({err})") from None
+        out.append(t)
+    if not out:
+        raise ValueError(f"{op}: needs at least one tensor")
+    return out
 
 
 def _topological_order(root):

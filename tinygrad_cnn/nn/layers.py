@@ -36,7 +36,9 @@ def _pair(value, name, layer, minimum):
 
 
 def _positive_int(value, name, layer):
-    if not _is_int(value) or value <= 0:
+    if not _is_int(value):
+        raise TypeError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    if value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -217,16 +219,19 @@ class AvgPool2d(Module):
 
 class ReLU(Module):
     def forward(self, x):
+        _check_tensor(x, "ReLU")
         return x.relu()
 
 
 class Sigmoid(Module):
     def forward(self, x):
+        _check_tensor(x, "Sigmoid")
         return x.sigmoid()
 
 
 class Tanh(Module):
     def forward(self, x):
+        _check_tensor(x, "Tanh")
         return x.tanh()
 
 
@@ -238,6 +243,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
+        _check_tensor(x, "Flatten")
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -250,6 +256,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
+        _check_tensor(x, "Softmax")
         return x.softmax(axis=self.dim)
 
     def extra_repr(self):
@@ -262,6 +269,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x):
+        _check_tensor(x, "LogSoftmax")
         return x.log_softmax(axis=self.dim)
 
     def extra_repr(self):
@@ -277,13 +285,17 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"Dropout: probability has to be a number between 0 and 1, but got {p!r}")
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p!r}")
         self.p = p
         self.inplace = inplace  # accepted for API compatibility; a new tensor is always returned
 
     def forward(self, x):
         _check_tensor(x, "Dropout")
+        if x.dtype.kind != "f":
+            raise TypeError(f"Dropout: input must be floating point, got {x.dtype}")
         if not self.training or self.p == 0:
             return x
         if self.p == 1:
@@ -310,9 +322,13 @@ class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm2d")
-        if not isinstance(eps, numbers.Real) or eps < 0:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+            raise TypeError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
+        if not 0 <= eps < float("inf"):
             raise ValueError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
-        if momentum is not None and (not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1):
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
+            raise TypeError(f"BatchNorm2d: momentum must be in [0, 1] or None, got {momentum!r}")
+        if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f"BatchNorm2d: momentum must be in [0, 1] or None, got {momentum!r}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -352,6 +368,8 @@ class BatchNorm2d(Module):
         _check_tensor(x, "BatchNorm2d")
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        if x.dtype.kind != "f":
+            raise TypeError(f"BatchNorm2d: input must be floating point, got {x.dtype}")
         if x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm2d: expected {self.num_features} channels (num_features), got input of shape {x.shape}"
@@ -384,7 +402,12 @@ class CrossEntropyLoss(Module):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
         self.reduction, self.label_smoothing = reduction, label_smoothing
 
     def forward(self, input, target):
+        _check_tensor(input, "CrossEntropyLoss")
         return input.cross_entropy(target, reduction=self.reduction, label_smoothing=self.label_smoothing)

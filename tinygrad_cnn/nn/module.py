@@ -333,7 +333,10 @@ class Module:
         The Parameter objects stay the same (only their ``.data`` is replaced), so an optimizer
         built before the cast still updates them; their gradients are cast too.
         """
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Module.to: {dtype!r} is not a dtype (use np.float32 or np.float64)") from None
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dtype}")
         seen = set()

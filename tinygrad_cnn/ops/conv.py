@@ -14,6 +14,8 @@ How the speed is won (figures in docs/benchmarks.md):
   dX is one small GEMM per kernel offset followed by a slice-add of its result into the padded
   input gradient (never ``np.add.at``).
 """
+import os
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -35,6 +37,41 @@ def _pair(value, name, op, minimum):
         kind = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{op}: {name} must be {kind}, got {value!r}")
     return int(pair[0]), int(pair[1])
+
+
+def _tensor_arg(value, what, op):
+    """A Tensor argument of a conv op; arrays, lists and numbers are wrapped."""
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return Tensor(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{op}: {what} must be a Tensor or an array, got {type(value).__name__} ({err})") from None
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return np.iinfo(np.intp).max
+
+
+_MAX_BYTES = min(_physical_memory(), np.iinfo(np.intp).max)
+
+
+def _check_size(op, what, shape, itemsize):
+    """ValueError (instead of an allocation that cannot succeed, or an OOM kill) when an array the op
+    needs would be larger than the machine's memory, e.g. for padding=10**6."""
+    nbytes = itemsize
+    for n in shape:
+        nbytes *= int(n)
+    if nbytes > _MAX_BYTES:
+        raise ValueError(
+            f"{op}: the {what} would have shape {tuple(shape)} ({nbytes / 2**30:.3g} GiB), more than this "
+            f"machine's memory ({_MAX_BYTES / 2**30:.3g} GiB); check padding, stride and the input size"
+        )
 
 
 def _check_4d(x, op, what="input"):
@@ -317,13 +354,13 @@ class AvgPool2d(Function):
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Check the arguments of ``Tensor.conv2d`` (shapes, channels, kernel vs input) and apply Conv2d."""
-    from ..tensor import Tensor
-
     op = "conv2d"
-    weight = weight if isinstance(weight, Tensor) else Tensor(weight)
+    weight = _tensor_arg(weight, "weight", op)
     _check_4d(x, op)
     _check_4d(weight, op, "weight")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{op}: groups must be a positive int, got {groups!r}")
+    if groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     n, c, h, w = x.shape
     oc, cg, kh, kw = weight.shape
@@ -351,11 +388,20 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     else:
         ph, pw = _pair(padding, "padding", op, 0)
         pads = (ph, ph, pw, pw)
-    _out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0], op, "rows")
-    _out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1], op, "columns")
+    out_h = _out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0], op, "rows")
+    out_w = _out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1], op, "columns")
+    itemsize = np.result_type(x.dtype, weight.dtype).itemsize
+    _check_size(op, "padded input", (n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), itemsize)
+    _check_size(op, "output", (n, oc, out_h, out_w), itemsize)
+    _check_size(op, "im2col columns of one image", (out_h * out_w, kh * kw * c), itemsize)
+    # a stride beyond the padded input places one window, as does a stride equal to its size; a
+    # dilation of a 1-tap kernel changes nothing: cap them so no strided view gets an absurd byte
+    # stride (stride=10**30 is legal, if useless)
+    stride = (min(stride[0], h + pads[0] + pads[1]), min(stride[1], w + pads[2] + pads[3]))
+    dilation = (dilation[0] if kh > 1 else 1, dilation[1] if kw > 1 else 1)
     inputs = (x, weight)
     if bias is not None:
-        bias = bias if isinstance(bias, Tensor) else Tensor(bias)
+        bias = _tensor_arg(bias, "bias", op)
         if bias.shape != (oc,):
             raise ValueError(f"{op}: bias must have shape ({oc},) (one per output channel), got {tuple(bias.shape)}")
         inputs += (bias,)
@@ -373,6 +419,7 @@ def _pool_args(x, kernel_size, stride, padding, op):
         raise ValueError(f"{op}: empty input {tuple(x.shape)}")
     _out_size(x.shape[2], 2 * padding[0], kernel[0], stride[0], 1, op, "rows")
     _out_size(x.shape[3], 2 * padding[1], kernel[1], stride[1], 1, op, "columns")
+    stride = (min(stride[0], x.shape[2] + 2 * padding[0]), min(stride[1], x.shape[3] + 2 * padding[1]))  # as conv2d
     return kernel, stride, padding
 
 

@@ -28,6 +28,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_broadcast("sub", a.shape, b.shape)
+        if a.dtype == np.bool_ and b.dtype == np.bool_:
+            raise TypeError("sub: subtracting two bool tensors is not supported (convert one with .float())")
         return a - b
 
     @staticmethod
@@ -70,7 +72,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_broadcast("pow", a.shape, b.shape)
-        out = np.power(a, b)
+        try:
+            out = np.power(a, b)
+        except ValueError as err:  # integers to negative integer powers
+            raise ValueError(f"pow: {err} (use a float tensor)") from None
         ctx.save_for_backward(a, b, out)
         return out
 

@@ -6,6 +6,8 @@ from ..function import Function
 
 def _log_softmax(x, axis):
     """Stable log-softmax: shift by the max so exp never overflows (logits of 1e3 are fine)."""
+    if x.size == 0:  # max of an empty axis is undefined; the result is just as empty
+        return np.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -13,6 +15,10 @@ def _log_softmax(x, axis):
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.size == 0:
+            ctx.save_for_backward(x)
+            ctx.axis = axis
+            return x.copy()
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -90,7 +96,9 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
         raise TypeError(f"cross_entropy: logits must be floating point, got {logits.dtype}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     if isinstance(target, Tensor):
         target = target.data
@@ -106,6 +114,8 @@ def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
         raise ValueError(f"cross_entropy: target must have shape ({n},) to match logits {logits.shape}, got {target.shape}")
     if n == 0:
         raise ValueError("cross_entropy: empty batch (N = 0)")
+    if c == 0:
+        raise ValueError(f"cross_entropy: logits {logits.shape} have no classes (C = 0)")
     if target.min() < 0 or target.max() >= c:
         bad = target[(target < 0) | (target >= c)][0]
         raise ValueError(f"cross_entropy: target {bad} is out of range for {c} classes (valid: 0 to {c - 1})")

@@ -59,7 +59,10 @@ def normalize_index(index, shape):
         if isinstance(p, Tensor):
             p = p.data
         if isinstance(p, list):
-            p = np.asarray(p)
+            try:
+                p = np.asarray(p)
+            except ValueError as err:
+                raise IndexError(f"index: the list {p!r} is not a regular array of indices ({err})") from None
         if isinstance(p, np.ndarray) and p.dtype.kind not in "iub":
             raise TypeError(f"index: arrays used as indices must be integer or bool, got {p.dtype}")
         if isinstance(p, float):
@@ -70,6 +73,10 @@ def normalize_index(index, shape):
         np.broadcast_to(np.int8(0), shape)[index]  # dry run on a zero-stride view: validates, copies nothing big
     except IndexError as err:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {tuple(shape)}: {err}") from None
+    except TypeError as err:  # e.g. a slice bound that is not an int
+        raise TypeError(f"index {index!r} is invalid for a tensor of shape {tuple(shape)}: {err}") from None
+    except ValueError as err:  # e.g. a slice step of 0
+        raise ValueError(f"index {index!r} is invalid for a tensor of shape {tuple(shape)}: {err}") from None
     return index
 
 

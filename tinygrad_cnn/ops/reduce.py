@@ -74,10 +74,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:  # first: for 1-D @ 1-D, grad is 0-d and becomes (1,) then (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = np.matmul(g2, np.swapaxes(b2, -1, -2))

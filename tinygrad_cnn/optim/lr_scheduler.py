@@ -83,6 +83,8 @@ class StepLR(LRScheduler):
         if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         self.step_size = int(step_size)
+        if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
+            raise TypeError(f"StepLR: gamma must be a number, got {gamma!r}")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -103,6 +105,8 @@ class CosineAnnealingLR(LRScheduler):
         if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
         self.T_max = int(T_max)
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise TypeError(f"CosineAnnealingLR: eta_min must be a number, got {eta_min!r}")
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 

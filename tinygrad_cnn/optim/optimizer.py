@@ -42,7 +42,13 @@ class Optimizer:
         self.defaults = defaults
         self.state = {}  # Tensor -> dict; Tensors hash by identity
         self.param_groups = []
-        groups = list(params)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {type(params).__name__}"
+            ) from None
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -62,7 +68,10 @@ class Optimizer:
             raise TypeError("optimizer params must be an ordered iterable (a set has no stable order); use a list")
         elif params is None:
             raise ValueError("param group must have a 'params' entry")
-        params = list(params)
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"param group 'params' must be an iterable of Tensors, got {type(params).__name__}") from None
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
@@ -143,6 +152,11 @@ class Optimizer:
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups'")
         saved_groups = state_dict["param_groups"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in saved_groups):
+            raise ValueError("optimizer state_dict: 'param_groups' must be a list of dicts, each with a 'params' list")
+        if not isinstance(state_dict["state"], dict) or not all(isinstance(v, dict) for v in state_dict["state"].values()):
+            raise ValueError("optimizer state_dict: 'state' must be a dict of parameter index -> dict of arrays")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"loaded state dict has {len(saved_groups)} parameter groups, "
@@ -221,11 +235,11 @@ class SGD(Optimizer):
     def _validate(self, group):
         for key in ("lr", "momentum", "dampening", "weight_decay"):
             group[key] = _real(group[key], key)
-        if group["lr"] < 0:
+        if not 0.0 <= group["lr"] < math.inf:
             raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["momentum"] < 0:
+        if not 0.0 <= group["momentum"] < math.inf:
             raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if group["weight_decay"] < 0:
+        if not 0.0 <= group["weight_decay"] < math.inf:
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
@@ -275,15 +289,15 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair of numbers, got {betas!r}")
         group["betas"] = (_real(betas[0], "betas[0]"), _real(betas[1], "betas[1]"))
-        if group["lr"] < 0:
+        if not 0.0 <= group["lr"] < math.inf:
             raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["eps"] < 0:
+        if not 0.0 <= group["eps"] < math.inf:
             raise ValueError(f"Invalid epsilon value: {group['eps']}")
         if not 0.0 <= group["betas"][0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {group['betas'][0]}")
         if not 0.0 <= group["betas"][1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {group['betas'][1]}")
-        if group["weight_decay"] < 0:
+        if not 0.0 <= group["weight_decay"] < math.inf:
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def step(self, closure=None):
