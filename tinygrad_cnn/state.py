@@ -66,7 +66,8 @@ def _check_metadata(metadata):
                 f"save: metadata must map str to str, got {k!r}: {v!r} ({type(k).__name__} -> {type(v).__name__}); "
                 f"convert values with str() or json.dumps()"
             )
-    return dict(metadata)
+    # None, not {}: safetensors (0.8) writes an unreadable header for no arrays and empty metadata
+    return dict(metadata) or None
 
 
 def _default_mode():

@@ -10,10 +10,12 @@ The ops themselves live in ``tinygrad_cnn/ops/`` (one `Function` per primitive);
 bottom of this class are the one place that exposes them as `Tensor` methods.
 """
 import contextlib
+import math
 import numbers
 
 import numpy as np
 
+from ._memory import check_memory
 from .rng import get_rng
 
 # ----------------------------------------------------------------------------- global modes
@@ -199,6 +201,7 @@ def _new_array(make, shape, dtype, op, floating=False):
     dtype = _numeric_dtype(dtype, op)
     if floating and dtype.kind != "f":
         raise TypeError(f"{op}: dtype must be floating point, got {dtype}")
+    check_memory(op, dtype.itemsize * math.prod(shape), f"a tensor of shape {shape} and dtype {dtype}")
     try:
         return make(shape, dtype)
     except (ValueError, OverflowError) as err:  # "array is too big", "maximum supported dimension"
@@ -292,7 +295,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f" or self.dtype.kind != "f":
-            return Tensor(self.data.astype(dtype))  # to or from int/bool: a constant, outside the graph
+            return Tensor(self.data.astype(dtype), dtype=dtype)  # to or from int/bool: a constant, outside the graph
         return Cast.apply(self, dtype=dtype)
 
     def float(self):
@@ -612,15 +615,16 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def flatten(self, start_dim=0, end_dim=-1):
+        start, end = _one_axis(start_dim, self.ndim, "flatten"), _one_axis(end_dim, self.ndim, "flatten")
         if self.ndim == 0:
             return self.reshape(1)
-        (start,), (end,) = _normalize_axis(start_dim, self.ndim, "flatten"), _normalize_axis(end_dim, self.ndim, "flatten")
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
+        merged = math.prod(self.shape[start:end + 1])  # not -1, which a 0-size tensor could not resolve
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
 
     def unsqueeze(self, dim):
-        (d,) = _normalize_axis(dim, self.ndim + 1, "unsqueeze")
+        d = _one_axis(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(*self.shape[:d], 1, *self.shape[d:])
 
     def squeeze(self, dim=None):

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .._memory import check_memory
 from ..ops.norm import batch_norm2d
 from ..rng import get_rng
 from ..tensor import Tensor
@@ -43,6 +44,11 @@ def _positive_int(value, name, layer):
     return int(value)
 
 
+def _check_param_size(shape, layer):
+    """ValueError instead of an allocation that cannot succeed (or an OOM kill) for absurd sizes."""
+    check_memory(layer, 4 * math.prod(shape), f"a weight of shape {tuple(shape)}")
+
+
 def _check_tensor(x, layer):
     if not isinstance(x, Tensor):
         raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
@@ -69,6 +75,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
+        _check_param_size((self.out_features, self.in_features), "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(self.out_features, dtype=np.float32))
@@ -128,6 +135,7 @@ class Conv2d(Module):
         else:
             self.padding = _pair(padding, "padding", "Conv2d", 0)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        _check_param_size(shape, "Conv2d")
         self.weight = Parameter(np.empty(shape, dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype=np.float32))
@@ -322,6 +330,7 @@ class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm2d")
+        _check_param_size((self.num_features,), "BatchNorm2d")
         if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
             raise TypeError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
         if not 0 <= eps < float("inf"):

@@ -60,7 +60,7 @@ def normalize_index(index, shape):
             p = p.data
         if isinstance(p, list):
             try:
-                p = np.asarray(p)
+                p = np.asarray(p) if p else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
             except ValueError as err:
                 raise IndexError(f"index: the list {p!r} is not a regular array of indices ({err})") from None
         if isinstance(p, np.ndarray) and p.dtype.kind not in "iub":

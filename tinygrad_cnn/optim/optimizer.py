@@ -88,11 +88,18 @@ class Optimizer:
         group["params"] = params
         for key, default in self.defaults.items():
             group.setdefault(key, default)
-        self._validate(group)
+        self._check_group(group)
         self.param_groups.append(group)
 
     def _validate(self, group):
         """Check (and normalise) a group's hyperparameters; subclasses raise ValueError."""
+
+    def _check_group(self, group):
+        """``_validate`` with the optimizer's name in front of the message ("SGD: Invalid learning rate: -1")."""
+        try:
+            self._validate(group)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{type(self).__name__}: {err}") from None
 
     # ---------------------------------------------------------------- gradients
     def zero_grad(self, set_to_none=True):
@@ -202,7 +209,7 @@ class Optimizer:
             group["params"] = own["params"]
             for key, default in self.defaults.items():
                 group.setdefault(key, default)
-            self._validate(group)
+            self._check_group(group)
             new_groups.append(group)
         self.param_groups = new_groups
         self.state = new_state
@@ -229,7 +236,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
-        self._validate(dict(defaults))
+        self._check_group(dict(defaults))
         super().__init__(params, defaults)
 
     def _validate(self, group):
@@ -279,7 +286,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
-        self._validate(dict(defaults))
+        self._check_group(dict(defaults))
         super().__init__(params, defaults)
 
     def _validate(self, group):
