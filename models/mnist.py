@@ -33,9 +33,7 @@ checkpoint on disk holds the last *completed* epoch, never a half epoch).
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +42,7 @@ import numpy as np
 from tinygrad_cnn import Tensor, get_rng, get_rng_state, manual_seed, nn, no_grad, optim, set_rng_state
 from tinygrad_cnn import state as tstate
 from tinygrad_cnn.data import BatchIterator, load_mnist, normalize
+from tinygrad_cnn.files import atomic_write
 
 __all__ = ["SeedCNN", "MnistCNN", "MODELS", "SHIPPED_WEIGHTS", "load_weights", "main"]
 
@@ -414,22 +413,14 @@ def _save_figure_atomic(fig, path):
     path = Path(path)
     if not path.parent.is_dir():
         _fail(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
 
 
-def plot_history(history, path, title):
+def plot_history(history, path, title, augmented=False):
     plt = _import_pyplot("--plot")
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train loss (running, augmented)")
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train loss (running" + (", augmented)" if augmented else ")"))
     ax_loss.plot(epochs, [h["test_loss"] for h in history], "s-", label="test loss")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("cross-entropy loss")
@@ -437,7 +428,7 @@ def plot_history(history, path, title):
     ax_loss.legend()
     ax_loss.grid(alpha=0.3)
     ax_acc.plot(epochs, [100 * h["test_accuracy"] for h in history], "o-", color="tab:green", label="test accuracy")
-    ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], "^--", color="tab:gray", label="train accuracy (running, augmented)")
+    ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], "^--", color="tab:gray", label="train accuracy (running" + (", augmented)" if augmented else ")"))
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("accuracy (%)")
     ax_acc.legend()
@@ -584,7 +575,8 @@ def cmd_train(args):
                    f"continue with --resume {out}")
     if args.plot and history:
         plot_history(history, args.plot, f"{name}: {config['optimizer']} lr {config['lr']}, batch "
-                                         f"{config['batch_size']}, {len(train_x)} training images")
+                                         f"{config['batch_size']}, {len(train_x)} training images",
+                     augmented=config["augment"])
     if history:
         final_loss, final_acc = history[-1]["test_loss"], history[-1]["test_accuracy"]
     else:

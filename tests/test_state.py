@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 
-from tinygrad_cnn import Tensor, manual_seed, nn, state
+from tinygrad_cnn import Tensor, files, manual_seed, nn, state
 from tinygrad_cnn.state import load, load_metadata, save
 
 
@@ -130,7 +130,7 @@ def test_failed_write_midway_keeps_old_file(existing, monkeypatch):
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    monkeypatch.setattr(state.tempfile, "NamedTemporaryFile", Half)
+    monkeypatch.setattr(files.tempfile, "NamedTemporaryFile", Half)
     with pytest.raises(OSError, match="No space left"):
         save({"new": np.zeros(1000)}, path)
     assert path.read_bytes() == old_bytes and _leftovers(path.parent) == []
@@ -202,3 +202,17 @@ def test_pickle_is_never_used(tmp_path):
     path.write_bytes(pickle.dumps({"a": np.zeros(2)}))
     with pytest.raises(ValueError, match="not a valid safetensors file"):
         load(path)
+
+
+def test_atomic_write_gives_new_files_the_umask_mode_and_keeps_an_existing_mode(tmp_path):
+    """The temporary file is created 0600; the finished file must not keep that."""
+    import os
+
+    path = tmp_path / "w.safetensors"
+    save({"a": np.zeros(2)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    files.atomic_write(path, b"x")
+    assert path.stat().st_mode & 0o777 == 0o640 and path.read_bytes() == b"x"

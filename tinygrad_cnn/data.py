@@ -21,7 +21,6 @@ import math
 import os
 import struct
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -30,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .files import atomic_write
 from .rng import get_rng
 
 __all__ = [
@@ -279,24 +279,8 @@ def _describe(error: Exception) -> str:
 
 
 def _atomic_write(dest: Path, payload: bytes) -> None:
-    """Write ``dest`` so readers see either the old file or the complete new one, never a part.
-
-    The temporary file lives in the same directory so ``os.replace`` is an atomic rename.
-    """
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp",
-                                      delete=False)
-    try:
-        with tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp.name)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``dest`` so readers see either the old file or the complete new one, never a part."""
+    atomic_write(dest, payload)
 
 
 def download_mnist(cache_dir=None, mirrors=None, timeout=30) -> Path:

@@ -15,12 +15,12 @@ only, so ``load`` always returns just the arrays).
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 
 import numpy as np
 import safetensors.numpy
 
+from .files import atomic_write
 from .tensor import Tensor
 
 __all__ = ["save", "load", "load_metadata"]
@@ -70,13 +70,6 @@ def _check_metadata(metadata):
     return dict(metadata) or None
 
 
-def _default_mode():
-    """Permissions a newly created file would get (0666 minus the umask); temp files get 0600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save(state_dict, path, metadata=None):
     """Write ``state_dict`` (name -> ndarray or Tensor) to ``path`` in safetensors format, atomically.
 
@@ -93,23 +86,7 @@ def save(state_dict, path, metadata=None):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} does not exist (saving {path!r})")
-    mode = os.stat(path).st_mode & 0o777 if os.path.isfile(path) else _default_mode()
-    tmp = tempfile.NamedTemporaryFile(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                      delete=False)
-    try:
-        tmp.write(data)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        tmp.close()
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
-    except BaseException:
-        tmp.close()
-        try:
-            os.unlink(tmp.name)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, data)
     _fsync_directory(directory)
 
 
