@@ -331,28 +331,22 @@ def _checkpoint_epoch(path):
 # ------------------------------------------------------------------------------------- train
 
 
-def _positive(kind):
+def _number(kind, positive=True):
+    """An argparse type: a finite ``kind`` (int or float), > 0 if ``positive`` else >= 0."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if not value > 0 or (kind is float and not math.isfinite(value)):
-            what = "a positive integer" if kind is int else "a positive finite number"
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            if positive:
+                what = "a positive integer" if kind is int else "a positive finite number"
+            else:
+                what = ">= 0" if kind is int else "a finite number >= 0"
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"{kind.__name__} {'> 0' if positive else '>= 0'}"
     return parse
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
 
 
 def _resolve_config(args):
@@ -777,20 +771,20 @@ def build_parser():
         "checkpoint (atomically) after every epoch. Ctrl-C keeps the last end-of-epoch checkpoint "
         "and exits with code 130; a NaN/inf loss stops with exit code 3."))
     model_arg(t, "default: cnn")
-    t.add_argument("--epochs", type=_positive(int), help="number of epochs (cnn: 8, seed: 3)")
-    t.add_argument("--batch-size", type=_positive(int), help="images per step (cnn: 128, seed: 32)")
-    t.add_argument("--lr", type=_positive(float),
+    t.add_argument("--epochs", type=_number(int), help="number of epochs (cnn: 8, seed: 3)")
+    t.add_argument("--batch-size", type=_number(int), help="images per step (cnn: 128, seed: 32)")
+    t.add_argument("--lr", type=_number(float),
                    help="learning rate; the peak one with --schedule onecycle (cnn: adam 0.006, sgd 0.1; seed: adam 0.001, sgd 0.01)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), help="(cnn: adam, seed: adam)")
-    t.add_argument("--momentum", type=_nonneg_float,
+    t.add_argument("--momentum", type=_number(float, positive=False),
                    help="SGD momentum (cnn: 0.9, seed: 0 = plain SGD); cycled 0.85-0.95 by onecycle")
     t.add_argument("--schedule", choices=("onecycle", "constant"), help="learning-rate schedule (cnn: onecycle, seed: constant)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random +-2 pixel translations of the training images (cnn: on, seed: off)")
-    t.add_argument("--seed", type=_non_negative_int, help="seed of the library RNG: init, shuffling, augmentation, dropout (default 0)")
+    t.add_argument("--seed", type=_number(int, positive=False), help="seed of the library RNG: init, shuffling, augmentation, dropout (default 0)")
     t.add_argument("--data-dir", metavar="DIR",
                    help="a directory with the four MNIST-format IDX files (raw or .gz); default: the shipped copy")
-    t.add_argument("--limit", type=_positive(int),
+    t.add_argument("--limit", type=_number(int),
                    help="train on the first N training images and test on the first min(N, test size) test images "
                         "(default: everything)")
     t.add_argument("--out", metavar="PATH",
@@ -799,7 +793,7 @@ def build_parser():
     t.add_argument("--export", metavar="PATH",
                    help="where the final weights alone go (default: the --out name with .weights.safetensors)")
     t.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint (bit-identical result)")
-    t.add_argument("--stop-after", type=_positive(int), metavar="EPOCH",
+    t.add_argument("--stop-after", type=_number(int), metavar="EPOCH",
                    help="stop after this epoch (the schedule still spans --epochs); continue later with --resume")
     t.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line of stdout")
     t.add_argument("--plot", metavar="PATH", help="write a PNG of loss and accuracy per epoch (needs matplotlib)")
@@ -809,7 +803,7 @@ def build_parser():
     e = sub.add_parser("evaluate", help="accuracy and loss on the test set")
     weights_args(e)
     e.add_argument("--data-dir", metavar="DIR", help="a directory with the four MNIST-format IDX files")
-    e.add_argument("--limit", type=_positive(int), help="only the first N test images")
+    e.add_argument("--limit", type=_number(int), help="only the first N test images")
     e.add_argument("--json", action="store_true", help="print the result as one JSON object")
     e.set_defaults(func=cmd_evaluate)
 
@@ -827,7 +821,7 @@ def build_parser():
     weights_args(s)
     group = s.add_mutually_exclusive_group()
     group.add_argument("--image", metavar="PATH", help="an image file (as for predict)")
-    group.add_argument("--index", type=_non_negative_int, default=0, help="a test-set image (default 0)")
+    group.add_argument("--index", type=_number(int, positive=False), default=0, help="a test-set image (default 0)")
     s.add_argument("--invert", action="store_true", help="--image is a dark digit on a light background")
     s.add_argument("--data-dir", metavar="DIR", help="where the test set for --index is")
     s.add_argument("--out", metavar="PATH", required=True, help="the PNG to write")
@@ -839,16 +833,6 @@ def build_parser():
     x.add_argument("--out", metavar="PATH", required=True)
     x.set_defaults(func=cmd_export)
     return parser
-
-
-def _nonneg_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
 
 
 def main(argv=None):

@@ -113,12 +113,18 @@ def _path(path, op):
     return os.fsdecode(path) if isinstance(path, bytes) else path
 
 
-def _read(path):
-    path = _path(path, "load")
+def _existing_file(path, op):
+    """``path`` as a str, with clear errors for a missing file or a directory."""
+    path = _path(path, op)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file: {path!r}")
+        raise FileNotFoundError(f"{op}: no such file: {path!r}")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"load: {path!r} is a directory, not a safetensors file")
+        raise IsADirectoryError(f"{op}: {path!r} is a directory, not a safetensors file")
+    return path
+
+
+def _read(path):
+    path = _existing_file(path, "load")
     with open(path, "rb") as f:
         return path, f.read()
 
@@ -143,11 +149,7 @@ def load(path):
 
 def load_metadata(path):
     """The str -> str metadata stored in a safetensors file's header ({} when there is none)."""
-    path = _path(path, "load_metadata")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_metadata: no such file: {path!r}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"load_metadata: {path!r} is a directory, not a safetensors file")
+    path = _existing_file(path, "load_metadata")
     with open(path, "rb") as f:
         size_bytes = f.read(8)
         if len(size_bytes) != 8:
