@@ -1,0 +1,111 @@
+"""Run the batch blocks of the conv, pooling and matmul ops on several cores.
+
+NumPy runs elementwise work and copies on one core, and OpenBLAS's own threads do poorly on the
+skinny GEMMs of small convolutions: on the 2-core machine of docs/benchmarks.md, 2 BLAS threads
+took 23-70 ms for the forward GEMMs of a 32->32 5x5 conv that two single-threaded workers did in
+about 20 ms, and after each call OpenBLAS's threads keep spinning for a while, stealing the core
+from whatever runs next. So the hot ops cut the batch into cache-sized blocks and hand them to a
+few worker threads; NumPy and BLAS release the GIL while they work.
+
+* The worker count is the number of threads the BLAS was set to use when tinygrad_cnn first
+  needed it (so ``OPENBLAS_NUM_THREADS=1`` means serial), or what ``set_num_threads`` says.
+* From then on the BLAS itself runs single-threaded (set through threadpoolctl): the parallelism
+  is ours. This is process-wide, so NumPy products outside tinygrad_cnn run on one thread too;
+  ``set_num_threads`` is the one knob, as in PyTorch. Without threadpoolctl, or with a BLAS it
+  cannot control, the BLAS keeps its threads and the ops run serially.
+* Blocks are dealt to workers in a fixed pattern (worker w takes blocks w, w + k, w + 2k, ...), so
+  a result never depends on which thread happened to be faster: runs are bit-reproducible for a
+  given thread count.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+_state = threading.local()  # .inside: True in a worker thread (nested calls run serially)
+_lock = threading.Lock()  # one parallel region at a time; other callers run serially meanwhile
+_num_threads = None  # None: not decided yet
+_pool = None
+_blas = None  # threadpoolctl controllers of the loaded BLAS libraries, found on first use
+
+
+def _blas_controllers():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+        except Exception:  # not installed, or a platform it cannot inspect: stay serial
+            _blas = []
+    return _blas
+
+
+def get_num_threads():
+    """How many threads the conv, pooling and matmul ops use (1 = serial)."""
+    if _num_threads is None:
+        blas = _blas_controllers()
+        set_num_threads(max(1, min(blas[0].num_threads, os.cpu_count() or 1)) if blas else 1)
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Run the heavy ops on ``n`` threads (like ``torch.set_num_threads``); the BLAS is kept at
+    one thread per worker."""
+    global _num_threads, _pool
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    with _lock:
+        blas = _blas_controllers()
+        if not blas:
+            n = 1  # the BLAS's own threads would fight ours
+        for lib in blas:
+            lib.set_num_threads(1)
+        if _pool is not None and n != _num_threads:
+            _pool.shutdown(wait=True)
+            _pool = None
+        _num_threads = n
+
+
+def worker_count(num_blocks):
+    """How many workers ``run_blocks`` would use for ``num_blocks`` blocks (buffers are per worker)."""
+    if getattr(_state, "inside", False):
+        return 1
+    return max(1, min(get_num_threads(), num_blocks))
+
+
+def _run_share(fn, blocks, worker, workers):
+    _state.inside = True
+    try:
+        for block in blocks[worker::workers]:
+            fn(worker, block)
+    finally:
+        _state.inside = False
+
+
+def run_blocks(fn, blocks, workers):
+    """Call ``fn(worker, block)`` for every block; worker ``w`` of ``workers`` takes blocks
+    ``w, w + workers, ...`` in order. Returns when all are done; the first error is raised."""
+    global _pool
+    blocks = list(blocks)
+    if workers <= 1 or not _lock.acquire(blocking=False):
+        for block in blocks:
+            fn(0, block)
+        return
+    try:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="tinygrad_cnn")
+        futures = [_pool.submit(_run_share, fn, blocks, w, workers) for w in range(1, workers)]
+        error = None
+        try:
+            _run_share(fn, blocks, 0, workers)  # the calling thread is worker 0
+        except BaseException as err:  # still wait for the others: they write into shared arrays
+            error = err
+        for future in futures:
+            try:
+                future.result()
+            except BaseException as err:
+                error = error or err
+        if error is not None:
+            raise error
+    finally:
+        _lock.release()
