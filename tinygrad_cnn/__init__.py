@@ -3,6 +3,10 @@
 The engine is `Tensor` (tensor.py) and `Function` (function.py) with the primitive ops in ops/;
 `nn`, `optim` and the weight files (`save` / `load`) build on it, never the other way round.
 """
+from ._memory import keep_freed_memory as _keep_freed_memory
+
+_keep_freed_memory()  # reuse freed activation memory instead of faulting fresh pages every step
+
 # tensor first: it imports the ops, which import function, which needs tensor
 from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad  # isort: skip
 from .function import Context, Function

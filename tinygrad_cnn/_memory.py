@@ -42,3 +42,32 @@ def check_memory(op, nbytes, what, hint=""):
     if nbytes > 2 ** 63 - 1 or (available is not None and nbytes > available):
         have = "" if available is None else f", but only {available / 2**30:.3g} GiB are available"
         raise ValueError(f"{op}: {what} would need {nbytes / 2**30:.3g} GiB{have}{hint}")
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 << 20  # the largest value glibc accepts on 64-bit systems
+
+
+def keep_freed_memory():
+    """Ask glibc's malloc to keep freed blocks of up to 32 MB for reuse instead of handing them
+    back to the kernel. Each training step allocates and frees the same activation-sized arrays;
+    by default glibc returns them (munmap, or trimming the heap top) and every step then pays
+    for page faults on fresh memory again: about 10,000 faults and 20 of 57 ms of the mid
+    model's step in docs/benchmarks.md. The price is that the process keeps its peak memory.
+
+    Called once when tinygrad_cnn is imported; glibc only (elsewhere it does nothing), and
+    skipped when the environment sets TINYGRAD_CNN_KEEP_MALLOC=1. Returns whether it applied.
+    """
+    import ctypes
+    import platform
+
+    if os.environ.get("TINYGRAD_CNN_KEEP_MALLOC") == "1" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        )
+    except (OSError, AttributeError):
+        return False

@@ -124,10 +124,13 @@ class _Blocks:
 
     def __init__(self, n, rows_per_item, k, dtype, padded_item=None):
         per_item = max(1, rows_per_item * k * np.dtype(dtype).itemsize)
-        step = max(1, min(n, _COLS_BLOCK_BYTES // per_item))
+        count = -(-n * per_item // _COLS_BLOCK_BYTES)  # blocks of at most _COLS_BLOCK_BYTES ...
+        self.workers = parallel.worker_count(n)
+        count = min(n, -(-count // self.workers) * self.workers)  # ... the same number for every worker
+        step = -(-n // count)
         self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
+        self.workers = min(self.workers, len(self.slices))
         self.rows = rows_per_item
-        self.workers = parallel.worker_count(len(self.slices))
         self.cols = [np.empty(step * rows_per_item * k, dtype=dtype) for _ in range(self.workers)]
         self.padded_bufs = None
         if padded_item is not None:
