@@ -60,6 +60,7 @@ def measure_ours(name, batch, steps):
     import tinygrad_cnn as tg
     from tinygrad_cnn import nn, optim
 
+    tg.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     tg.manual_seed(0)
     model = nn.Sequential(*layers(nn, name))
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
