@@ -6,14 +6,15 @@ How the speed is won (figures in docs/benchmarks.md):
   view of that memory. A conv's im2col then copies whole runs of contiguous channels, and its
   GEMM writes straight into the NHWC output. ReLU, pooling and the other elementwise ops keep
   the memory order of their input, so the next conv finds NHWC again.
-* im2col is kh*kw slice copies (one per kernel offset), each a strided view of the padded input;
-  with few input channels the columns are laid out offset-major so that each copy is contiguous.
-* The batch is processed in blocks whose columns fit in cache: the block is written and then read
-  by the GEMM while still hot, and the columns never take more than a few MB.
-* Backward: dW is one GEMM per block against recomputed columns (cheaper than keeping them);
-  with stride 1, dX is itself a convolution (of the padded output gradient with the flipped
-  kernel), so it takes the same im2col + GEMM path; otherwise one small GEMM per kernel offset
-  and a slice-add of its result into the padded input gradient (never ``np.add.at``).
+* The batch is processed in blocks whose columns fit in cache (a block is written and then read
+  by the GEMM while still hot), and the blocks are shared out among worker threads
+  (``tinygrad_cnn.parallel``), each with its own reused buffers. Padding is done per block too.
+* im2col is one copy of a 6-D strided view of the input; with few input channels, kh*kw copies
+  into an offset-major layout instead, so that each copy is contiguous.
+* Backward: dW is one GEMM per block against recomputed columns (cheaper than keeping them).
+  With stride 1, dX is computed one kernel row at a time (``_input_grad_rows``); otherwise one
+  small GEMM per kernel offset and a slice-add of its result into the padded input gradient.
+  ``np.add.at`` is never used.
 """
 import math
 
@@ -24,7 +25,7 @@ from .._memory import check_memory
 from .. import parallel
 from ..function import Function
 
-_COLS_BLOCK_BYTES = 4 << 20  # im2col block size: 1-16 MB measured equal within this machine's noise (benchmarks/)
+_COLS_BLOCK_BYTES = 2 << 20  # per block and worker; 0.5-8 MB measured, 2 MB best or equal on the reference convs (benchmarks/)
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -218,7 +219,7 @@ class Conv2d(Function):
             grad_w = _weight_from_matrix(partial.sum(axis=0), weight.shape)
         if need_x:
             if groups == 1 and stride == (1, 1) and kh * kw > 1:
-                dx = _input_grad_stride1(g.reshape(n, out_h, out_w, oc), weight, dilation, (h, w), pads)
+                dx = _input_grad_rows(g.reshape(n, out_h, out_w, oc), weight, dilation, (h, w), pads)
             else:
                 dxp = _input_grad_scatter(g, weight, (n, hp, wp, c), out_h, out_w, stride, dilation, groups)
                 dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
@@ -226,28 +227,47 @@ class Conv2d(Function):
         return (grad_x, grad_w, grad_b) if len(ctx.needs_input_grad) > 2 else (grad_x, grad_w)
 
 
-def _input_grad_stride1(g, weight, dilation, in_size, pads):
-    """dL/dx for a stride-1 conv, as a forward conv: the output gradient, placed in a zero border
-    as wide as the dilated kernel span less the forward padding, correlated with the kernel
-    flipped and its channel axes swapped. Only the unpadded input's pixels are computed.
-    im2col + one GEMM per block; measured 1.6x faster than scattering column gradients back with
-    kh*kw slice-adds (no read-modify-write passes over the input gradient)."""
+def _input_grad_rows(g, weight, dilation, in_size, pads):
+    """dL/dx for a stride-1 conv, one kernel row at a time.
+
+    dx[y, x] = sum over i, j of g[y + top - i*dh, x + left - j*dw] @ w[:, :, i, j]. The sum over
+    j (and the output channels) is a GEMM: a row-im2col of g, ``(out_h * w, kw*OC)``, times the
+    column-flipped kernel arranged ``(kw*OC, kh*C)``; it yields every kernel row's contribution
+    at once, and kh slice-adds shift them into place. Against a full im2col of the padded
+    gradient this copies kh times fewer columns and multiplies fewer zeros; measured 30 -> 22 ms
+    on the lenet 32->32 5x5 conv (batch 128, docs/benchmarks.md)."""
     oc, c, kh, kw = weight.shape
     n, out_h, out_w, _ = g.shape
-    (dh, dw), (h, w) = dilation, in_size
-    # the gradient of input pixel y gathers g[y + top - i*dh] over kernel rows i: place g at row
-    # dh*(kh-1) - top of a buffer of h + dh*(kh-1) rows (likewise for columns)
-    span_h, span_w = dh * (kh - 1), dw * (kw - 1)
-    w_flip = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * oc, c))
-    dx = np.empty((n * h * w, c), dtype=g.dtype)
-    blocks = _Blocks(n, h * w, kh * kw * oc, g.dtype, ((h + span_h, w + span_w, oc), (span_h - pads[0], span_w - pads[2])))
+    (dh, dw), (h, w), top = dilation, in_size, pads[0]
+    span_w = dw * (kw - 1)
+    w_rows = np.ascontiguousarray(weight[:, :, :, ::-1].transpose(3, 0, 2, 1).reshape(kw * oc, kh * c))
+    dx = np.empty((n, h, w, c), dtype=g.dtype)
+    # each block's buffer holds the row-im2col (out_h*w, kw*OC) and the product (out_h*w, kh*C)
+    blocks = _Blocks(n, out_h * w, kw * oc + kh * c, g.dtype, ((out_h, w + span_w, oc), (0, span_w - pads[2])))
+    # kernel row i adds product rows r to input rows y = r - top + i*dh (those inside 0..h-1)
+    shifts = []
+    for i in range(kh):
+        first, last = max(0, top - i * dh), min(out_h, h + top - i * dh)
+        if first < last:
+            shifts.append((i, slice(first, last), slice(first - top + i * dh, last - top + i * dh)))
 
     def block(worker, blk):
-        cols = _im2col(blocks.padded(worker, g, blk), kh, kw, h, w, (1, 1), dilation, blocks.cols[worker])
-        np.matmul(cols, w_flip, out=dx[blocks.rows_of(blk)])
+        b = blk.stop - blk.start
+        gp = blocks.padded(worker, g, blk)
+        s0, s1, s2, s3 = gp.strides
+        buf = blocks.cols[worker]
+        rows = buf[: b * out_h * w * kw * oc].reshape(b, out_h, w, kw, oc)
+        np.copyto(rows, as_strided(gp, rows.shape, (s0, s1, s2, dw * s2, s3), writeable=False))
+        prod = buf[rows.size: rows.size + b * out_h * w * kh * c].reshape(b * out_h * w, kh * c)
+        np.matmul(rows.reshape(-1, kw * oc), w_rows, out=prod)
+        prod = prod.reshape(b, out_h, w, kh, c)
+        out = dx[blk]
+        out[...] = 0
+        for i, src, dst in shifts:
+            out[:, dst] += prod[:, src, :, i]
 
     blocks.run(block)
-    return dx.reshape(n, h, w, c)
+    return dx
 
 
 def _input_grad_scatter(g, weight, padded_shape, out_h, out_w, stride, dilation, groups):
