@@ -123,8 +123,8 @@ class _Blocks:
     blocks (a fresh large buffer per block costs page faults), and, for padded inputs, its own
     padded copy of the block: its border is zeroed once, then only the interior is rewritten."""
 
-    def __init__(self, n, rows_per_item, k, dtype, padded_item=None):
-        per_item = max(1, rows_per_item * k * np.dtype(dtype).itemsize)
+    def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None):
+        per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
         count = -(-n * per_item // _COLS_BLOCK_BYTES)  # blocks of at most _COLS_BLOCK_BYTES ...
         self.workers = parallel.worker_count(n)
         count = min(n, -(-count // self.workers) * self.workers)  # ... the same number for every worker
@@ -136,7 +136,7 @@ class _Blocks:
         self.padded_bufs = None
         if padded_item is not None:
             (hp, wp, c), self.offsets = padded_item
-            self.padded_bufs = [np.zeros((step, hp, wp, c), dtype=dtype) for _ in range(self.workers)]
+            self.padded_bufs = [np.full((step, hp, wp, c), fill, dtype=dtype) for _ in range(self.workers)]
 
     def run(self, fn):
         """fn(worker, blk) for every block, on the worker threads."""
@@ -331,47 +331,84 @@ def _gemm_cols_g(cols, g, groups, taps):
 class MaxPool2d(Function):
     """Max over each kernel window. Backward sends each window's gradient to its first maximum in
     row-major order, as PyTorch does: MNIST is full of tied zeros, and splitting or copying the
-    gradient among ties gives very different (wrong) gradients."""
+    gradient among ties gives very different (wrong) gradients.
+
+    Both directions run in cache-sized batch blocks on the worker threads: the kh*kw passes over
+    a block (strided window views, ``np.maximum`` / compare / multiply) then hit the cache."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
         (kh, kw), (ph, pw) = kernel, padding
         n, c, h, w = x.shape
         out_h, out_w = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
-        xp = _pad_nhwc(_nhwc(x), (ph, ph, pw, pw), -np.inf) if ph or pw else _nhwc(x)
-        out = None
-        for i in range(kh):
-            for j in range(kw):
-                view = _window(xp, i, j, out_h, out_w, stride, (1, 1))
-                # k*k strided views and np.maximum: ~3x faster than reshape(...).max(axis)
-                out = np.array(view) if out is None else np.maximum(out, view, out=out)
-        ctx.save_for_backward(xp, out)
-        ctx.geometry = (x.shape, kernel, stride, padding)
+        xs = _nhwc(x)
+        out = np.empty((n, out_h, out_w, c), dtype=x.dtype)
+        blocks = _pool_blocks(xs, padding, -np.inf)
+
+        def block(worker, blk):
+            src = blocks.padded(worker, xs, blk) if ph or pw else xs[blk]
+            o = out[blk]
+            for i in range(kh):
+                for j in range(kw):
+                    view = _window(src, i, j, out_h, out_w, stride, (1, 1))
+                    # k*k strided views and np.maximum: ~3x faster than reshape(...).max(axis)
+                    if i == j == 0:
+                        np.copyto(o, view)
+                    else:
+                        np.maximum(o, view, out=o)
+
+        blocks.run(block)
+        ctx.save_for_backward(x, out)
+        ctx.geometry = (kernel, stride, padding)
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        xp, out = ctx.saved_tensors
-        (n, c, h, w), (kh, kw), stride, (ph, pw) = ctx.geometry
+        x, out = ctx.saved_tensors
+        (kh, kw), stride, (ph, pw) = ctx.geometry
+        n, c, h, w = x.shape
         out_h, out_w = out.shape[1:3]
-        g = _nhwc(grad)
+        xs, g = _nhwc(x), _nhwc(grad)
+        dx = np.empty((n, h, w, c), dtype=grad.dtype)
         disjoint = stride[0] >= kh and stride[1] >= kw  # each input pixel in at most one window
-        dxp = np.zeros(xp.shape, dtype=grad.dtype)
-        taken = None  # windows whose maximum has already received the gradient
-        for i in range(kh):
-            for j in range(kw):
-                hit = _window(xp, i, j, out_h, out_w, stride, (1, 1)) == out
-                if taken is None:
-                    taken = hit.copy() if kh * kw > 1 else hit
-                else:
-                    np.greater(hit, taken, out=hit)  # hit and not yet taken, in one pass
-                    taken |= hit
-                target = _window(dxp, i, j, out_h, out_w, stride, (1, 1))
-                if disjoint:
-                    np.multiply(g, hit, out=target)  # no overlap: write, don't add
-                else:
-                    target += g * hit
-        return dxp[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+        covered = stride == (kh, kw) and out_h * kh == h + 2 * ph and out_w * kw == w + 2 * pw
+        blocks = _pool_blocks(xs, padding=(ph, pw), fill=-np.inf)
+        grad_bufs = [np.empty((blk.stop - blk.start, h + 2 * ph, w + 2 * pw, c), dtype=grad.dtype)
+                     for blk in blocks.slices[: blocks.workers]] if ph or pw else None
+
+        def block(worker, blk):
+            src = blocks.padded(worker, xs, blk) if ph or pw else xs[blk]
+            target = grad_bufs[worker][: blk.stop - blk.start] if ph or pw else dx[blk]
+            if not covered:
+                target[...] = 0  # pixels in no window (or in several) start from zero
+            o, gb = out[blk], g[blk]
+            taken = None  # windows whose maximum has already received the gradient
+            for i in range(kh):
+                for j in range(kw):
+                    hit = _window(src, i, j, out_h, out_w, stride, (1, 1)) == o
+                    if taken is None:
+                        taken = hit.copy() if kh * kw > 1 else hit
+                    else:
+                        np.greater(hit, taken, out=hit)  # hit and not yet taken, in one pass
+                        taken |= hit
+                    window = _window(target, i, j, out_h, out_w, stride, (1, 1))
+                    if disjoint:
+                        np.multiply(gb, hit, out=window)  # no overlap: write, don't add
+                    else:
+                        window += gb * hit
+            if ph or pw:
+                dx[blk] = target[:, ph:ph + h, pw:pw + w]
+
+        blocks.run(block)
+        return dx.transpose(0, 3, 1, 2)
+
+
+def _pool_blocks(xs, padding, fill):
+    """Batch blocks of about _COLS_BLOCK_BYTES of pooling input, padded per block with ``fill``."""
+    n, h, w, c = xs.shape
+    ph, pw = padding
+    padded = ((h + 2 * ph, w + 2 * pw, c), (ph, pw)) if ph or pw else None
+    return _Blocks(n, 1, 0, xs.dtype, padded, fill=fill, item_bytes=(h + 2 * ph) * (w + 2 * pw) * c * xs.dtype.itemsize)
 
 
 class AvgPool2d(Function):
