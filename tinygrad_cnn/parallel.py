@@ -21,6 +21,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 _state = threading.local()  # .inside: True in a worker thread (nested calls run serially)
 _lock = threading.Lock()  # one parallel region at a time; other callers run serially meanwhile
 _num_threads = None  # None: not decided yet
@@ -109,3 +111,32 @@ def run_blocks(fn, blocks, workers):
             raise error
     finally:
         _lock.release()
+
+
+_MATMUL_MIN_FLOPS = 4e6  # below this a product takes ~50 us or less: not worth waking a worker
+
+
+def matmul(a, b):
+    """``np.matmul(a, b)``; a large 2-D product is split along its longer output side among the
+    workers (each a single-threaded GEMM into its slice of the result)."""
+    if a.ndim != 2 or b.ndim != 2:
+        return np.matmul(a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    workers = worker_count(max(m, n)) if 2.0 * m * n * k >= _MATMUL_MIN_FLOPS else 1
+    if workers <= 1:
+        return np.matmul(a, b)
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    along_rows = m >= n
+    size = m if along_rows else n
+    step = -(-size // workers)
+    parts = [slice(s, min(s + step, size)) for s in range(0, size, step)]
+
+    def part(worker, rows_or_cols):
+        if along_rows:
+            np.matmul(a[rows_or_cols], b, out=out[rows_or_cols])
+        else:
+            np.matmul(a, b[:, rows_or_cols], out=out[:, rows_or_cols])
+
+    run_blocks(part, parts, len(parts))
+    return out

@@ -1,6 +1,7 @@
 """Reductions and matrix multiplication."""
 import numpy as np
 
+from .. import parallel
 from ..function import Function
 
 
@@ -65,7 +66,7 @@ class MatMul(Function):
         except ValueError:
             raise ValueError(f"matmul: batch axes of shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return parallel.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -80,10 +81,10 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            grad_a = parallel.matmul(g2, np.swapaxes(b2, -1, -2))
             grad_a = _sum_to(grad_a, a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            grad_b = parallel.matmul(np.swapaxes(a2, -1, -2), g2)
             grad_b = _sum_to(grad_b, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 

@@ -1,0 +1,77 @@
+"""The worker threads of tinygrad_cnn.parallel: same answers on any thread count, errors surface."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import parallel
+from tinygrad_cnn.ops import conv
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count for one test, and put the old one back."""
+    before = tg.get_num_threads()
+    yield tg.set_num_threads
+    tg.set_num_threads(before)
+
+
+def _step(seed):
+    """Gradients of a small conv / pool / linear net on a batch big enough for several blocks."""
+    rng = np.random.default_rng(seed)
+    x = tg.Tensor(rng.standard_normal((24, 3, 17, 17), dtype=np.float32), requires_grad=True)
+    w1 = tg.Tensor(rng.standard_normal((8, 3, 3, 3), dtype=np.float32), requires_grad=True)
+    w2 = tg.Tensor(rng.standard_normal((6, 8, 3, 3), dtype=np.float32), requires_grad=True)
+    lin = tg.Tensor(rng.standard_normal((6 * 5 * 5, 5), dtype=np.float32), requires_grad=True)
+    h = x.conv2d(w1, padding=1).relu().max_pool2d(2)
+    h = h.conv2d(w2, padding=1, stride=1).relu().max_pool2d(2, padding=1)
+    loss = (h.flatten(1) @ lin).cross_entropy(np.arange(24) % 5)
+    loss.backward()
+    return [loss.data] + [t.grad.data for t in (x, w1, w2, lin)]
+
+
+def test_results_do_not_depend_on_the_thread_count(threads, monkeypatch):
+    monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 4096)  # many blocks even for this small batch
+    threads(1)
+    serial = _step(0)
+    threads(3)
+    parallel_once, parallel_twice = _step(0), _step(0)
+    for a, b, c in zip(serial, parallel_once, parallel_twice):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(b, c)  # bit-identical from run to run on one thread count
+
+
+def test_parallel_matmul_splits_rows_or_columns(threads, monkeypatch):
+    monkeypatch.setattr(parallel, "_MATMUL_MIN_FLOPS", 0)
+    threads(2)
+    rng = np.random.default_rng(1)
+    for m, k, n in [(37, 5, 3), (3, 5, 41), (64, 64, 64), (1, 7, 1)]:
+        a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+        np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-12)
+        np.testing.assert_allclose(parallel.matmul(a.T.copy().T, b), a @ b, rtol=1e-12)  # non-contiguous views
+
+
+def test_an_error_in_a_worker_reaches_the_caller(threads):
+    threads(2)
+    seen = []
+
+    def work(worker, block):
+        seen.append(block)
+        if block == 3:
+            raise ZeroDivisionError("block 3")
+
+    with pytest.raises(ZeroDivisionError, match="block 3"):
+        parallel.run_blocks(work, range(6), 2)
+    assert {0, 2, 4} <= set(seen)  # the other worker's blocks all ran: it was waited for
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_set_num_threads_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="set_num_threads: n must be a positive int"):
+        tg.set_num_threads(bad)
+
+
+def test_set_num_threads_is_reported_back(threads):
+    threads(1)
+    assert tg.get_num_threads() == 1
+    threads(2)
+    assert tg.get_num_threads() == (2 if parallel._blas_controllers() else 1)
