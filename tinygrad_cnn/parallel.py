@@ -140,3 +140,20 @@ def matmul(a, b):
 
     run_blocks(part, parts, len(parts))
     return out
+
+
+_ELEMENTWISE_MIN_SIZE = 1 << 18  # elements; smaller arrays take a few tens of microseconds anyway
+
+
+def elementwise(fn, out, *arrays):
+    """``fn(out_part, *array_parts)`` over slices of axis 0, one per worker: for one-pass
+    elementwise ops on activation-sized arrays (NumPy runs a ufunc on one core). ``out`` and the
+    arrays must have the same shape. Returns ``out``."""
+    workers = worker_count(out.shape[0]) if out.ndim and out.size >= _ELEMENTWISE_MIN_SIZE else 1
+    if workers <= 1:
+        fn(out, *arrays)
+        return out
+    step = -(-out.shape[0] // workers)
+    parts = [slice(s, min(s + step, out.shape[0])) for s in range(0, out.shape[0], step)]
+    run_blocks(lambda worker, part: fn(out[part], *(a[part] for a in arrays)), parts, len(parts))
+    return out
