@@ -5,6 +5,7 @@ import pytest
 import tinygrad_cnn as tg
 from tinygrad_cnn import parallel
 from tinygrad_cnn.ops import conv
+from tinygrad_cnn.ops.norm import batch_norm2d
 
 
 @pytest.fixture
@@ -22,15 +23,19 @@ def _step(seed):
     w1 = tg.Tensor(rng.standard_normal((8, 3, 3, 3), dtype=np.float32), requires_grad=True)
     w2 = tg.Tensor(rng.standard_normal((6, 8, 3, 3), dtype=np.float32), requires_grad=True)
     lin = tg.Tensor(rng.standard_normal((6 * 5 * 5, 5), dtype=np.float32), requires_grad=True)
-    h = x.conv2d(w1, padding=1).relu().max_pool2d(2)
+    gamma = tg.Tensor(rng.standard_normal(8, dtype=np.float32), requires_grad=True)
+    beta = tg.Tensor(rng.standard_normal(8, dtype=np.float32), requires_grad=True)
+    running = np.zeros(8, dtype=np.float32), np.ones(8, dtype=np.float32)
+    h = batch_norm2d(x.conv2d(w1, padding=1), gamma, beta, *running).relu().max_pool2d(2)
     h = h.conv2d(w2, padding=1, stride=1).relu().max_pool2d(2, padding=1)
     loss = (h.flatten(1) @ lin).cross_entropy(np.arange(24) % 5)
     loss.backward()
-    return [loss.data] + [t.grad.data for t in (x, w1, w2, lin)]
+    return [loss.data, *running] + [t.grad.data for t in (x, w1, w2, lin, gamma, beta)]
 
 
 def test_results_do_not_depend_on_the_thread_count(threads, monkeypatch):
     monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 4096)  # many blocks even for this small batch
+    monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)  # ReLU and batch norm shared out too
     threads(1)
     serial = _step(0)
     threads(3)

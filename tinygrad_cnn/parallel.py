@@ -145,15 +145,26 @@ def matmul(a, b):
 _ELEMENTWISE_MIN_SIZE = 1 << 18  # elements; smaller arrays take a few tens of microseconds anyway
 
 
+def split(length, size):
+    """Slices of ``range(length)``, one per worker, for an op over ``size`` elements (a single
+    slice when the op is too small to be worth sharing)."""
+    workers = worker_count(length) if size >= _ELEMENTWISE_MIN_SIZE else 1
+    step = -(-length // workers) if length else 1
+    return [slice(s, min(s + step, length)) for s in range(0, length, step)] or [slice(0, 0)]
+
+
+def run_parts(fn, count):
+    """Call ``fn(i)`` for i in range(count), part i on worker i (parts from ``split``)."""
+    run_blocks(lambda worker, i: fn(i), range(count), count)
+
+
 def elementwise(fn, out, *arrays):
     """``fn(out_part, *array_parts)`` over slices of axis 0, one per worker: for one-pass
     elementwise ops on activation-sized arrays (NumPy runs a ufunc on one core). ``out`` and the
     arrays must have the same shape. Returns ``out``."""
-    workers = worker_count(out.shape[0]) if out.ndim and out.size >= _ELEMENTWISE_MIN_SIZE else 1
-    if workers <= 1:
+    if out.ndim == 0:
         fn(out, *arrays)
         return out
-    step = -(-out.shape[0] // workers)
-    parts = [slice(s, min(s + step, out.shape[0])) for s in range(0, out.shape[0], step)]
-    run_blocks(lambda worker, part: fn(out[part], *(a[part] for a in arrays)), parts, len(parts))
+    parts = split(out.shape[0], out.size)
+    run_parts(lambda i: fn(out[parts[i]], *(a[parts[i]] for a in arrays)), len(parts))
     return out

@@ -13,11 +13,14 @@ Memory order matters for speed. The conv ops hand over NCHW-shaped views of chan
   tiled H*W times into one row. Broadcasting a C-vector over the 4-D view instead would make
   NumPy's inner loop only C elements long, which is 3-5x slower for small C.
 
-The output keeps the input's memory order. Updating running statistics is the caller's job
+The output keeps the input's memory order. Every pass runs on the worker threads of
+``tinygrad_cnn.parallel``, each on a slice of whole images; per-channel sums are added up from
+the workers' partial sums in a fixed order. Updating running statistics is the caller's job
 (see :func:`batch_norm2d`), so the Function itself never mutates anything it is given.
 """
 import numpy as np
 
+from .. import parallel
 from ..function import Function
 
 
@@ -29,6 +32,26 @@ class _Layout:
         self.count = n * h * w  # values per channel
         # channels-last when the NHWC transpose of x is the contiguous one (and C > 1 matters)
         self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
+        # row slices of the working view, whole images each: one per worker
+        per_image = 1 if self.channels_last else c
+        self.parts = [slice(p.start * per_image, p.stop * per_image) for p in parallel.split(n, x.size)]
+
+    def each_part(self, fn):
+        """fn(part_index, row_slice) for every part, on the workers."""
+        parallel.run_parts(lambda i: fn(i, self.parts[i]), len(self.parts))
+
+    def total(self, fn):
+        """Sum over the parts of fn(row_slice) -> (C,), computed on the workers, added in order."""
+        partial = [None] * len(self.parts)
+
+        def work(i, part):
+            partial[i] = fn(part)
+
+        self.each_part(work)
+        result = partial[0]
+        for p in partial[1:]:
+            result = result + p
+        return result
 
     def rows(self, a):
         """The 2-D working view of an (N, C, H, W) array (a copy only if its memory order differs)."""
@@ -45,11 +68,15 @@ class _Layout:
         return r.reshape(n, c, h, w)
 
     def expand(self, v):
-        """A per-channel (C,) vector in a shape that broadcasts against the working view."""
+        """A per-channel (C,) vector in a shape that broadcasts against the working view; index
+        it with ``at`` to broadcast against rows ``part`` of the view."""
         n, c, h, w = self.shape
         if self.channels_last:
             return np.tile(v, h * w)
         return np.tile(v, n)[:, None]
+
+    def at(self, expanded, part):
+        return expanded if self.channels_last else expanded[part]
 
     def channel_sum(self, r):
         """Per-channel sum of a working view -> (C,). Sums each row (or column) first, then the
@@ -57,14 +84,14 @@ class _Layout:
         n, c, h, w = self.shape
         if self.channels_last:
             return r.sum(axis=0).reshape(h * w, c).sum(axis=0)
-        return np.einsum("rl->r", r).reshape(n, c).sum(axis=0)
+        return np.einsum("rl->r", r).reshape(-1, c).sum(axis=0)
 
     def channel_dot(self, a, b):
         """Per-channel sum of a * b over a working view, without materialising the product."""
         n, c, h, w = self.shape
         if self.channels_last:
             return np.einsum("nk,nk->k", a, b).reshape(h * w, c).sum(axis=0)
-        return np.einsum("rl,rl->r", a, b).reshape(n, c).sum(axis=0)
+        return np.einsum("rl,rl->r", a, b).reshape(-1, c).sum(axis=0)
 
 
 def batch_stats(x):
@@ -74,12 +101,19 @@ def batch_stats(x):
     which cancels catastrophically in float32 when |mean| >> std.
     """
     layout = _Layout(x)
-    r = layout.rows(x)
-    inv_count = x.dtype.type(1.0 / layout.count)
-    mean = layout.channel_sum(r) * inv_count
-    centred = r - layout.expand(mean)
-    var = layout.channel_dot(centred, centred) * inv_count
-    return mean, var
+    return _stats(layout, layout.rows(x))
+
+
+def _stats(layout, r):
+    inv_count = r.dtype.type(1.0 / layout.count)
+    mean = layout.total(lambda part: layout.channel_sum(r[part])) * inv_count
+    expanded = layout.expand(mean)
+
+    def squares(part):
+        centred = r[part] - layout.at(expanded, part)
+        return layout.channel_dot(centred, centred)
+
+    return mean, layout.total(squares) * inv_count
 
 
 class BatchNorm2dFunction(Function):
@@ -114,10 +148,7 @@ class BatchNorm2dFunction(Function):
             if mean is not None or var is not None:
                 raise ValueError("BatchNorm2dFunction: pass both mean and var, or neither")
             batch_stats = True
-            inv_count = x.dtype.type(1.0 / layout.count)
-            mean = layout.channel_sum(r) * inv_count
-            xhat = r - layout.expand(mean)
-            var = layout.channel_dot(xhat, xhat) * inv_count
+            mean, var = _stats(layout, r)
         else:
             batch_stats = bool(batch_stats)
             mean = np.asarray(mean, dtype=x.dtype)
@@ -126,11 +157,19 @@ class BatchNorm2dFunction(Function):
                 raise ValueError(
                     f"BatchNorm2dFunction: mean and var must have shape ({c},), got {mean.shape} and {var.shape}"
                 )
-            xhat = r - layout.expand(mean)
         invstd = 1.0 / np.sqrt(var + x.dtype.type(eps))
-        xhat *= layout.expand(invstd)  # xhat is our own temporary, so normalise it in place
-        y = xhat * layout.expand(weight.astype(dtype, copy=False))
-        y += layout.expand(bias.astype(dtype, copy=False))
+        shift, scale = layout.expand(mean), layout.expand(invstd)
+        gamma, beta = layout.expand(weight.astype(dtype, copy=False)), layout.expand(bias.astype(dtype, copy=False))
+        xhat, y = np.empty(r.shape, dtype=r.dtype), np.empty(r.shape, dtype=dtype)
+
+        def normalise(i, part):
+            xh = xhat[part]
+            np.subtract(r[part], layout.at(shift, part), out=xh)
+            xh *= layout.at(scale, part)
+            np.multiply(xh, layout.at(gamma, part), out=y[part])
+            y[part] += layout.at(beta, part)
+
+        layout.each_part(normalise)
         ctx.save_for_backward(xhat, weight, invstd)
         ctx.layout, ctx.batch_stats = layout, batch_stats
         return layout.unrows(y)
@@ -142,21 +181,30 @@ class BatchNorm2dFunction(Function):
         g = layout.rows(grad)
         need_x, need_w, need_b = ctx.needs_input_grad
         full = need_x and ctx.batch_stats
-        sum_g = layout.channel_sum(g) if (need_b or full) else None
-        sum_gx = layout.channel_dot(g, xhat) if (need_w or full) else None
+        sum_g = layout.total(lambda part: layout.channel_sum(g[part])) if (need_b or full) else None
+        sum_gx = layout.total(lambda part: layout.channel_dot(g[part], xhat[part])) if (need_w or full) else None
         grad_x = None
         if need_x:
             scale = layout.expand((weight * invstd).astype(grad.dtype, copy=False))
+            grad_x = np.empty(g.shape, dtype=grad.dtype)
             if full:
                 # The batch mean and variance depend on x too. With M values per channel:
                 #   dx = gamma * invstd / M * (M * g - sum(g) - xhat * sum(g * xhat))
                 inv_count = 1.0 / layout.count
-                grad_x = xhat * layout.expand((sum_gx * inv_count).astype(grad.dtype, copy=False))
-                grad_x += layout.expand((sum_g * inv_count).astype(grad.dtype, copy=False))
-                np.subtract(g, grad_x, out=grad_x)
-                grad_x *= scale
+                mean_gx = layout.expand((sum_gx * inv_count).astype(grad.dtype, copy=False))
+                mean_g = layout.expand((sum_g * inv_count).astype(grad.dtype, copy=False))
+
+                def input_grad(i, part):
+                    dx = grad_x[part]
+                    np.multiply(xhat[part], layout.at(mean_gx, part), out=dx)
+                    dx += layout.at(mean_g, part)
+                    np.subtract(g[part], dx, out=dx)
+                    dx *= layout.at(scale, part)
             else:
-                grad_x = g * scale
+                def input_grad(i, part):
+                    np.multiply(g[part], layout.at(scale, part), out=grad_x[part])
+
+            layout.each_part(input_grad)
             grad_x = layout.unrows(grad_x)
         return grad_x, (sum_gx if need_w else None), (sum_g if need_b else None)
 
