@@ -80,3 +80,30 @@ def test_set_num_threads_is_reported_back(threads):
     assert tg.get_num_threads() == 1
     threads(2)
     assert tg.get_num_threads() == (2 if parallel._blas_controllers() else 1)
+
+
+def _conv_sum(_):
+    x = tg.Tensor(np.ones((16, 4, 12, 12), dtype=np.float32))
+    w = tg.Tensor(np.ones((5, 4, 3, 3), dtype=np.float32))
+    return float(x.conv2d(w).relu().max_pool2d(2).sum().data)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_workers_of_its_own(threads, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 4096)
+    threads(2)
+    expected = _conv_sum(None)  # the parent's pool now exists; the child must not wait on it
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(_conv_sum, [0]).get(timeout=30) == [expected]
+
+
+def test_keep_freed_memory_applies_on_glibc_and_can_be_switched_off(monkeypatch):
+    import platform
+
+    from tinygrad_cnn._memory import keep_freed_memory
+
+    assert keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("TINYGRAD_CNN_KEEP_MALLOC", "1")
+    assert keep_freed_memory() is False

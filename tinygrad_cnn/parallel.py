@@ -30,6 +30,16 @@ _pool = None
 _blas = None  # threadpoolctl controllers of the loaded BLAS libraries, found on first use
 
 
+def _after_fork_in_child():
+    """A forked child has none of the parent's worker threads: start a fresh pool when needed."""
+    global _pool, _lock, _state
+    _pool, _lock, _state = None, threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _blas_controllers():
     global _blas
     if _blas is None:
