@@ -169,10 +169,14 @@ def machine_description():
         from threadpoolctl import threadpool_info
 
         for pool in threadpool_info():
-            lines.append(f"- BLAS: {pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
-                         f"{pool.get('num_threads')} threads")
+            if pool.get("user_api") == "blas":
+                lines.append(f"- BLAS: {pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
+                             f"{pool.get('num_threads')} threads by default")
     except ImportError:
         lines.append("- BLAS: (install threadpoolctl to show the BLAS and its kernel)")
+    threads = os.environ.get("BENCH_THREADS", "2")
+    lines.append(f"- Threads per side: {threads} (tinygrad_cnn.set_num_threads({threads}): {threads} workers, each with a "
+                 f"single-threaded BLAS; torch.set_num_threads({threads})); set BENCH_THREADS to change")
     return "\n".join(lines)
 
 

@@ -1,0 +1,18 @@
+"""The benchmark scripts still run (tiny settings: this checks they work, not how fast)."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_bench_models_prints_a_table_row_per_model():
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_models.py"),
+           "--models", "seed", "mid", "--batches", "4", "--rounds", "1", "--steps", "1", "--no-torch"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
+    rows = [line for line in out.splitlines() if line.startswith("| seed |") or line.startswith("| mid |")]
+    assert len(rows) == 2, out
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == "4" and float(cells[2]) > 0, row  # batch, ms per step
+    assert "Threads per side" in out and "GEMM peak" in out
