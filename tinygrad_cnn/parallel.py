@@ -13,9 +13,11 @@ few worker threads; NumPy and BLAS release the GIL while they work.
   is ours. This is process-wide, so NumPy products outside tinygrad_cnn run on one thread too;
   ``set_num_threads`` is the one knob, as in PyTorch. Without threadpoolctl, or with a BLAS it
   cannot control, the BLAS keeps its threads and the ops run serially.
-* Blocks are dealt to workers in a fixed pattern (worker w takes blocks w, w + k, w + 2k, ...), so
-  a result never depends on which thread happened to be faster: runs are bit-reproducible for a
-  given thread count.
+* Each worker takes the next block that nobody has taken yet (a core stolen by the OS or the
+  hypervisor holds nobody up), and no result depends on which worker ran which block: outputs
+  are written to disjoint places, and sums are kept per block (or per fixed group of blocks)
+  and added in order. The blocks themselves do not depend on the thread count either, so a run
+  gives bit-identical results on 1, 2 or 8 threads.
 """
 import os
 import threading
@@ -85,20 +87,18 @@ def worker_count(num_blocks):
     return max(1, min(get_num_threads(), num_blocks))
 
 
-def _run_share(fn, blocks, worker, workers):
-    _state.inside = True
-    try:
-        for block in blocks[worker::workers]:
-            fn(worker, block)
-    finally:
-        _state.inside = False
-
-
 def run_blocks(fn, blocks, workers):
-    """Call ``fn(worker, block)`` for every block; worker ``w`` of ``workers`` takes blocks
-    ``w, w + workers, ...`` in order. Returns when all are done; the first error is raised."""
+    """Call ``fn(worker, block)`` for every block, on ``workers`` threads (the caller is worker 0).
+
+    Each worker takes the next block nobody has taken yet, so a core that the OS or the
+    hypervisor takes away for a while holds nobody up. Which worker runs which block therefore
+    varies from run to run: ``fn`` must make its result independent of that (write disjoint
+    parts of the output, keep partial sums per block, use ``worker`` only to pick a scratch
+    buffer). Returns when every block is done; the first error is raised (after the others
+    have stopped, since they may be writing into shared arrays)."""
     global _pool
     blocks = list(blocks)
+    workers = min(workers, len(blocks))
     if workers <= 1 or not _lock.acquire(blocking=False):
         for block in blocks:
             fn(0, block)
@@ -106,11 +106,27 @@ def run_blocks(fn, blocks, workers):
     try:
         if _pool is None:
             _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="tinygrad_cnn")
-        futures = [_pool.submit(_run_share, fn, blocks, w, workers) for w in range(1, workers)]
+        untaken = iter(blocks)  # shared: next() on it is atomic under the GIL
+        failed = []
+
+        def share(worker):
+            _state.inside = True
+            try:
+                for block in untaken:
+                    if failed:
+                        return
+                    fn(worker, block)
+            except BaseException:
+                failed.append(True)
+                raise
+            finally:
+                _state.inside = False
+
+        futures = [_pool.submit(share, w) for w in range(1, workers)]
         error = None
         try:
-            _run_share(fn, blocks, 0, workers)  # the calling thread is worker 0
-        except BaseException as err:  # still wait for the others: they write into shared arrays
+            share(0)
+        except BaseException as err:
             error = err
         for future in futures:
             try:
@@ -155,17 +171,21 @@ def matmul(a, b):
 _ELEMENTWISE_MIN_SIZE = 1 << 18  # elements; smaller arrays take a few tens of microseconds anyway
 
 
+_PARTS = 8  # parts of a shared elementwise op or reduction: a fixed number, whatever the thread count
+
+
 def split(length, size):
-    """Slices of ``range(length)``, one per worker, for an op over ``size`` elements (a single
-    slice when the op is too small to be worth sharing)."""
-    workers = worker_count(length) if size >= _ELEMENTWISE_MIN_SIZE else 1
-    step = -(-length // workers) if length else 1
+    """Slices of ``range(length)`` for an op over ``size`` elements: ``_PARTS`` of them (fewer
+    if ``length`` is smaller), or one when the op is too small to be worth sharing. The count
+    does not depend on the thread count, so neither do sums over the parts."""
+    count = min(_PARTS, length) if size >= _ELEMENTWISE_MIN_SIZE else 1
+    step = -(-length // count) if length else 1
     return [slice(s, min(s + step, length)) for s in range(0, length, step)] or [slice(0, 0)]
 
 
 def run_parts(fn, count):
-    """Call ``fn(i)`` for i in range(count), part i on worker i (parts from ``split``)."""
-    run_blocks(lambda worker, i: fn(i), range(count), count)
+    """Call ``fn(i)`` for i in range(count) on the workers (parts from ``split``)."""
+    run_blocks(lambda worker, i: fn(i), range(count), worker_count(count) if count > 1 else 1)
 
 
 def elementwise(fn, out, *arrays):

@@ -26,6 +26,8 @@ from .. import parallel
 from ..function import Function
 
 _COLS_BLOCK_BYTES = 2 << 20  # per block and worker; 0.5-8 MB measured, 2 MB best or equal on the reference convs (benchmarks/)
+_PARALLEL_MIN_BYTES = 1 << 20  # smaller jobs run serially (seed model, batch 32: 1.3 ms serial vs 1.95 ms on 2 threads)
+_SUM_GROUPS = 8  # weight-gradient partial sums: a fixed number of groups of blocks, whatever the thread count
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -125,12 +127,11 @@ class _Blocks:
 
     def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None):
         per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
-        count = -(-n * per_item // _COLS_BLOCK_BYTES)  # blocks of at most _COLS_BLOCK_BYTES ...
-        self.workers = parallel.worker_count(n)
-        count = min(n, -(-count // self.workers) * self.workers)  # ... the same number for every worker
+        count = min(n, -(-n * per_item // _COLS_BLOCK_BYTES))  # blocks of at most _COLS_BLOCK_BYTES
         step = -(-n // count)
         self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
-        self.workers = min(self.workers, len(self.slices))
+        # small jobs stay on one thread: waking a worker costs tens of microseconds
+        self.workers = parallel.worker_count(len(self.slices)) if n * per_item >= _PARALLEL_MIN_BYTES else 1
         self.rows = rows_per_item
         self.cols = [np.empty(step * rows_per_item * k, dtype=dtype) for _ in range(self.workers)]
         self.padded_bufs = None
@@ -141,6 +142,22 @@ class _Blocks:
     def run(self, fn):
         """fn(worker, blk) for every block, on the worker threads."""
         parallel.run_blocks(fn, self.slices, self.workers)
+
+    def run_summed(self, fn, shape, dtype):
+        """The sum over all blocks of fn(worker, blk) -> array of ``shape``. Blocks are summed in
+        a fixed order within a fixed number of groups (run by whichever worker is free), then
+        the groups in order: the same result on any number of threads."""
+        groups = min(len(self.slices), _SUM_GROUPS)
+        step = -(-len(self.slices) // groups)
+        group_slices = [self.slices[i:i + step] for i in range(0, len(self.slices), step)]
+        partial = np.zeros((len(group_slices),) + tuple(shape), dtype=dtype)
+
+        def group(worker, index):
+            for blk in group_slices[index]:
+                partial[index] += fn(worker, blk)
+
+        parallel.run_blocks(group, range(len(group_slices)), self.workers)
+        return partial.sum(axis=0)
 
     def rows_of(self, blk):
         """The rows of an (M, ...) matrix that belong to batch slice ``blk``."""
@@ -208,15 +225,14 @@ class Conv2d(Function):
         grad_w = grad_x = None
         if need_w:
             blocks = _Blocks(n, out_h * out_w, kh * kw * c, xs.dtype, ((hp, wp, c), (pads[0], pads[2])) if any(pads) else None)
-            partial = np.zeros((blocks.workers, groups, kh * kw * cg, oc // groups), dtype=xs.dtype)
 
             def block(worker, blk):  # recomputing the columns is cheaper than keeping them all
                 src = blocks.padded(worker, xs, blk) if any(pads) else xs[blk]
                 cols = _im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
-                partial[worker] += _gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
+                return _gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
 
-            blocks.run(block)
-            grad_w = _weight_from_matrix(partial.sum(axis=0), weight.shape)
+            gw = blocks.run_summed(block, (groups, kh * kw * cg, oc // groups), xs.dtype)
+            grad_w = _weight_from_matrix(gw, weight.shape)
         if need_x:
             if groups == 1 and stride == (1, 1) and kh * kw > 1:
                 dx = _input_grad_rows(g.reshape(n, out_h, out_w, oc), weight, dilation, (h, w), pads)
