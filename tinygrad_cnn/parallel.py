@@ -1,11 +1,12 @@
-"""Run the batch blocks of the conv, pooling and matmul ops on several cores.
+"""Run the heavy ops (conv, pooling, batch norm, ReLU, large matmuls) on several cores.
 
 NumPy runs elementwise work and copies on one core, and OpenBLAS's own threads do poorly on the
 skinny GEMMs of small convolutions: on the 2-core machine of docs/benchmarks.md, 2 BLAS threads
-took 23-70 ms for the forward GEMMs of a 32->32 5x5 conv that two single-threaded workers did in
-about 20 ms, and after each call OpenBLAS's threads keep spinning for a while, stealing the core
+took 23-63 ms for the forward pass of a 32->32 5x5 conv that two single-threaded workers did in
+19-21 ms. After each call OpenBLAS's threads also keep spinning for a while, stealing the core
 from whatever runs next. So the hot ops cut the batch into cache-sized blocks and hand them to a
-few worker threads; NumPy and BLAS release the GIL while they work.
+few worker threads; NumPy and BLAS release the GIL while they work. Jobs under about a megabyte
+stay on the calling thread.
 
 * The worker count is the number of threads the BLAS was set to use when tinygrad_cnn first
   needed it (so ``OPENBLAS_NUM_THREADS=1`` means serial), or what ``set_num_threads`` says.
@@ -13,11 +14,11 @@ few worker threads; NumPy and BLAS release the GIL while they work.
   is ours. This is process-wide, so NumPy products outside tinygrad_cnn run on one thread too;
   ``set_num_threads`` is the one knob, as in PyTorch. Without threadpoolctl, or with a BLAS it
   cannot control, the BLAS keeps its threads and the ops run serially.
-* Each worker takes the next block that nobody has taken yet (a core stolen by the OS or the
-  hypervisor holds nobody up), and no result depends on which worker ran which block: outputs
-  are written to disjoint places, and sums are kept per block (or per fixed group of blocks)
-  and added in order. The blocks themselves do not depend on the thread count either, so a run
-  gives bit-identical results on 1, 2 or 8 threads.
+* Each worker takes the next block that nobody has taken yet, so a core stolen by the OS or the
+  hypervisor holds nobody up. No result depends on which worker ran which block: outputs are
+  written to disjoint places, and sums are kept per fixed group of blocks and added in order.
+  The blocks themselves do not depend on the thread count either, so a run gives bit-identical
+  results on 1, 2 or 8 threads (tests/test_parallel.py).
 """
 import os
 import threading
