@@ -21,7 +21,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import Function, nn, optim  # noqa: E402
-from tinygrad_cnn.ops import conv, norm  # noqa: E402,F401  (loaded lazily otherwise: wrap their ops too)
 from bench_models import MODELS, layers  # noqa: E402
 
 TIMES = collections.defaultdict(float)

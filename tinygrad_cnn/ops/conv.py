@@ -123,7 +123,8 @@ class _Blocks:
     """Slices of the batch whose im2col columns take about _COLS_BLOCK_BYTES, shared out among the
     worker threads of ``parallel``. Each worker has its own column buffer, reused by all its
     blocks (a fresh large buffer per block costs page faults), and, for padded inputs, its own
-    padded copy of the block: its border is zeroed once, then only the interior is rewritten."""
+    padded copy of the block: its border is filled once (zeros, or -inf for max-pooling), then
+    only the interior is rewritten."""
 
     def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None):
         per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
