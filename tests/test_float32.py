@@ -65,7 +65,18 @@ def _models():
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True),
     lambda p: optim.Adam(p, lr=1e-3, weight_decay=1e-4),
 ], ids=["sgd", "adam"])
-def test_a_float32_training_step_makes_no_float64_array(dtype_log, name, make_optimizer):
+@pytest.mark.parametrize("shared", [False, True], ids=["serial", "on-workers"])
+def test_a_float32_training_step_makes_no_float64_array(dtype_log, name, make_optimizer, shared, monkeypatch):
+    if shared:  # the worker-thread code paths, even for these small arrays
+        from tinygrad_cnn import parallel
+        from tinygrad_cnn.ops import conv
+
+        monkeypatch.setattr(conv, "_PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 2048)
+        monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)
+        monkeypatch.setattr(parallel, "_MATMUL_MIN_FLOPS", 0)
+        tg.get_num_threads()  # the BLAS is set up (single-threaded) first
+        monkeypatch.setattr(parallel, "_num_threads", 2)
     tg.manual_seed(0)
     model = _models()[name]
     opt = make_optimizer(model.parameters())
