@@ -111,5 +111,5 @@ def test_keep_freed_memory_applies_on_glibc_and_can_be_switched_off(monkeypatch)
     from tinygrad_cnn._memory import keep_freed_memory
 
     assert keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
-    monkeypatch.setenv("TINYGRAD_CNN_KEEP_MALLOC", "1")
+    monkeypatch.setenv("TINYGRAD_CNN_DEFAULT_MALLOC", "1")
     assert keep_freed_memory() is False

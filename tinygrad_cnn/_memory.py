@@ -57,12 +57,12 @@ def keep_freed_memory():
     model's step in docs/benchmarks.md. The price is that the process keeps its peak memory.
 
     Called once when tinygrad_cnn is imported; glibc only (elsewhere it does nothing), and
-    skipped when the environment sets TINYGRAD_CNN_KEEP_MALLOC=1. Returns whether it applied.
+    skipped when the environment sets TINYGRAD_CNN_DEFAULT_MALLOC=1. Returns whether it applied.
     """
     import ctypes
     import platform
 
-    if os.environ.get("TINYGRAD_CNN_KEEP_MALLOC") == "1" or platform.libc_ver()[0] != "glibc":
+    if os.environ.get("TINYGRAD_CNN_DEFAULT_MALLOC") == "1" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(None)
