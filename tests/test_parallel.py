@@ -113,3 +113,12 @@ def test_keep_freed_memory_applies_on_glibc_and_can_be_switched_off(monkeypatch)
     assert keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
     monkeypatch.setenv("TINYGRAD_CNN_DEFAULT_MALLOC", "1")
     assert keep_freed_memory() is False
+
+
+def test_without_a_controllable_blas_the_ops_run_serially_and_say_so(monkeypatch):
+    monkeypatch.setattr(parallel, "_blas", [])  # as if threadpoolctl were missing
+    monkeypatch.setattr(parallel, "_num_threads", None)
+    with pytest.warns(RuntimeWarning, match="run serially"):
+        tg.set_num_threads(2)
+    assert tg.get_num_threads() == 1
+    assert _conv_sum(None) == _conv_sum(None)  # and they still work

@@ -22,6 +22,7 @@ stay on the calling thread.
 """
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -56,7 +57,7 @@ def _blas_controllers():
 
 
 def get_num_threads():
-    """How many threads the conv, pooling and matmul ops use (1 = serial)."""
+    """How many threads the heavy ops use (1 = serial)."""
     if _num_threads is None:
         blas = _blas_controllers()
         set_num_threads(max(1, min(blas[0].num_threads, os.cpu_count() or 1)) if blas else 1)
@@ -71,6 +72,9 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
     with _lock:
         blas = _blas_controllers()
+        if not blas and n > 1:
+            warnings.warn(f"set_num_threads({n}): threadpoolctl is missing or cannot control NumPy's BLAS, so the BLAS "
+                          "keeps its own threads and tinygrad_cnn's ops run serially", RuntimeWarning, stacklevel=2)
         if not blas:
             n = 1  # the BLAS's own threads would fight ours
         for lib in blas:
