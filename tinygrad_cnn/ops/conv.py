@@ -165,8 +165,11 @@ class _Blocks:
         return slice(blk.start * self.rows, blk.stop * self.rows)
 
     def padded(self, worker, src, blk):
-        """Images ``blk`` of NHWC ``src`` placed at (top, left) = self.offsets in this worker's
-        zero-bordered buffer; a negative offset crops the source instead."""
+        """Images ``blk`` of NHWC ``src``: as they are when these blocks have no padding, else
+        placed at (top, left) = self.offsets in this worker's bordered buffer (a negative offset
+        crops the source instead)."""
+        if self.padded_bufs is None:
+            return src[blk]
         buf = self.padded_bufs[worker][: blk.stop - blk.start]
         (top, left), (h, w), (hp, wp) = self.offsets, src.shape[1:3], buf.shape[1:3]
         rows = slice(max(0, -top), min(h, hp - top))
@@ -196,10 +199,10 @@ class Conv2d(Function):
         b = bias[0].astype(dtype, copy=False) if bias else None
 
         out = np.empty((n * out_h * out_w, oc), dtype=dtype)
-        blocks = _Blocks(n, out_h * out_w, kh * kw * c, dtype, ((hp, wp, c), (pads[0], pads[2])) if any(pads) else None)
+        blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
 
         def block(worker, blk):
-            src = blocks.padded(worker, xs, blk) if any(pads) else xs[blk]
+            src = blocks.padded(worker, xs, blk)
             cols = _im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
             rows = out[blocks.rows_of(blk)]
             _gemm_cols_w(cols, wmat, groups, kh * kw, rows)
@@ -225,10 +228,10 @@ class Conv2d(Function):
         grad_b = np.ones(g.shape[0], dtype=g.dtype) @ g if need_b else None  # a GEMV beats g.sum(0)
         grad_w = grad_x = None
         if need_w:
-            blocks = _Blocks(n, out_h * out_w, kh * kw * c, xs.dtype, ((hp, wp, c), (pads[0], pads[2])) if any(pads) else None)
+            blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
 
             def block(worker, blk):  # recomputing the columns is cheaper than keeping them all
-                src = blocks.padded(worker, xs, blk) if any(pads) else xs[blk]
+                src = blocks.padded(worker, xs, blk)
                 cols = _im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
                 return _gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
 
@@ -242,6 +245,13 @@ class Conv2d(Function):
                 dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
             grad_x = dx.transpose(0, 3, 1, 2)
         return (grad_x, grad_w, grad_b) if len(ctx.needs_input_grad) > 2 else (grad_x, grad_w)
+
+
+def _input_blocks(xs, out_h, out_w, kh, kw, pads):
+    """The im2col blocks of a conv's NHWC input ``xs``, padded per block by ``pads``."""
+    n, h, w, c = xs.shape
+    padded = (h + pads[0] + pads[1], w + pads[2] + pads[3], c), (pads[0], pads[2])
+    return _Blocks(n, out_h * out_w, kh * kw * c, xs.dtype, padded if any(pads) else None)
 
 
 def _input_grad_rows(g, weight, dilation, in_size, pads):
@@ -363,7 +373,7 @@ class MaxPool2d(Function):
         blocks = _pool_blocks(xs, padding, -np.inf)
 
         def block(worker, blk):
-            src = blocks.padded(worker, xs, blk) if ph or pw else xs[blk]
+            src = blocks.padded(worker, xs, blk)
             o = out[blk]
             for i in range(kh):
                 for j in range(kw):
@@ -390,11 +400,11 @@ class MaxPool2d(Function):
         disjoint = stride[0] >= kh and stride[1] >= kw  # each input pixel in at most one window
         covered = stride == (kh, kw) and out_h * kh == h + 2 * ph and out_w * kw == w + 2 * pw
         blocks = _pool_blocks(xs, padding=(ph, pw), fill=-np.inf)
-        grad_bufs = [np.empty((blk.stop - blk.start, h + 2 * ph, w + 2 * pw, c), dtype=grad.dtype)
-                     for blk in blocks.slices[: blocks.workers]] if ph or pw else None
+        step = blocks.slices[0].stop  # images per block
+        grad_bufs = [np.empty((step, h + 2 * ph, w + 2 * pw, c), dtype=grad.dtype) for _ in range(blocks.workers)]
 
         def block(worker, blk):
-            src = blocks.padded(worker, xs, blk) if ph or pw else xs[blk]
+            src = blocks.padded(worker, xs, blk)
             target = grad_bufs[worker][: blk.stop - blk.start] if ph or pw else dx[blk]
             if not covered:
                 target[...] = 0  # pixels in no window (or in several) start from zero
