@@ -95,8 +95,8 @@ def _memory_ours(model, x, train_step):
         h, activations = x, 0
         for layer in model.children():
             h = layer(h)
-            activations += h.data.nbytes
-    params = sum(p.data.nbytes for p in model.parameters())
+            activations += h.numpy().nbytes
+    params = sum(p.numpy().nbytes for p in model.parameters())
     train_step()
     tracemalloc.start()
     tracemalloc.reset_peak()

@@ -59,7 +59,7 @@ def run_case(shape, out_channels, kernel, padding, repeats):
     step()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    io_bytes = x.data.nbytes + out.data.nbytes
+    io_bytes = x.numpy().nbytes + out.numpy().nbytes
     return 1000 * float(np.median(times)), peak / 2**20, io_bytes / 2**20
 
 

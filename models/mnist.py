@@ -250,7 +250,7 @@ def evaluate_model(model, images, labels, batch_size=1000):
             y = labels[i:i + batch_size]
             logits = model(x)
             total_loss += float(logits.cross_entropy(y, reduction="sum").item())
-            correct += int((logits.data.argmax(axis=1) == y).sum())
+            correct += int((logits.numpy().argmax(axis=1) == y).sum())
     return total_loss / n, correct / n
 
 
@@ -517,7 +517,7 @@ def cmd_train(args):
                     sched.step()
                 n = len(yb)
                 loss_sum += value * n
-                correct += int((logits.data.argmax(axis=1) == yb).sum())
+                correct += int((logits.numpy().argmax(axis=1) == yb).sum())
                 seen += n
                 bar.update(n)
                 now = time.perf_counter()
@@ -671,7 +671,7 @@ def cmd_predict(args):
     images = np.stack([load_image(p, args.invert) for p in args.images])  # bad paths fail before loading weights
     model, name, path = _load_for_cli(args)
     with no_grad():
-        probs = model(Tensor(normalize(images))).softmax(axis=1).data.astype(np.float64)
+        probs = model(Tensor(normalize(images))).softmax(axis=1).numpy().astype(np.float64)
     entries = []
     for p, row in zip(args.images, probs):
         digit = int(row.argmax())
@@ -702,9 +702,9 @@ def cmd_show_filters(args):
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
     x = Tensor(normalize(image[None]))
     with no_grad():
-        maps = conv(x).data[0]
-        pred = int(model(x).data.argmax())
-    weights = conv.weight.data[:, 0]
+        maps = conv(x).numpy()[0]
+        pred = int(model(x).numpy().argmax())
+    weights = conv.weight.numpy()[:, 0]
     count = len(weights)
     cols = min(8, count)
     rows = math.ceil(count / cols)

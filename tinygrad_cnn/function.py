@@ -20,7 +20,7 @@ wrapped into constant Tensors); keyword arguments are options passed through to 
 """
 import numpy as np
 
-from . import tensor as _tensor_module
+from . import _tensor as _tensor_module
 
 
 class Context:
@@ -35,8 +35,33 @@ class Context:
         self.function = function
         self.parents = parents
         self.needs_input_grad = tuple(p.requires_grad for p in parents)
+        self.versions = tuple(p._version[0] for p in parents)
         self.saved_tensors = ()
         self.released = False
+
+    def name(self):
+        """The op's name as PyTorch's grad_fn reports it, e.g. 'MulBackward'."""
+        return f"{self.function.__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    def check_usable(self):
+        """RuntimeError if backward can no longer run: saved arrays freed, or an input the
+        backward needs changed in place since the forward (PyTorch's version check)."""
+        if self.released:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time; its saved arrays were freed "
+                "after the first backward (call backward(retain_graph=True) the first time)"
+            )
+        for parent, version in zip(self.parents, self.versions):
+            if parent._version[0] != version and any(
+                    isinstance(a, np.ndarray) and np.may_share_memory(a, parent._data) for a in self.saved_tensors):
+                raise RuntimeError(
+                    f"backward: an input of {self.function.__name__} (shape {parent.shape}) that its backward needs "
+                    f"was modified by an in-place operation after the forward (version {version} -> "
+                    f"{parent._version[0]}); make a copy with .clone() before changing it"
+                )
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -48,7 +73,7 @@ class Context:
         self.released = True
         # attributes the op set on ctx (shapes, masks, indices) can be large too
         for name in list(vars(self)):
-            if name not in ("function", "parents", "needs_input_grad", "saved_tensors", "released"):
+            if name not in ("function", "parents", "needs_input_grad", "versions", "saved_tensors", "released"):
                 delattr(self, name)
 
 
@@ -69,7 +94,7 @@ class Function:
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
         ctx = Context(cls, parents)
-        out = cls.forward(ctx, *(p.data for p in parents), **kwargs)
+        out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
         if not isinstance(out, np.ndarray):
             if np.isscalar(out) or isinstance(out, np.generic):
                 out = np.asarray(out)
@@ -77,7 +102,10 @@ class Function:
                 raise TypeError(f"{cls.__name__}.forward must return an ndarray, got {type(out).__name__}")
         requires_grad = _tensor_module.is_grad_enabled() and any(ctx.needs_input_grad)
         result = Tensor._from_op(out, ctx if requires_grad else None)
-        _tensor_module._check_anomaly(cls.__name__, "forward", out)
+        if requires_grad:
+            for p in parents:
+                p._used = True
+        _tensor_module.check_anomaly(cls.__name__, "forward", out)
         return result
 
 

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from ._tensor import Tensor, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -27,23 +27,23 @@ def _outputs(fn, inputs):
 
 def _numerical_jacobian(fn, inputs, tensor, eps):
     """(n_out, n_in) matrix of central differences, perturbing ``tensor`` one element at a time."""
-    original = tensor.data
+    original = tensor._data
     work = np.array(original, dtype=original.dtype, copy=True, order="C")  # reshape(-1) must be a view
     flat = work.reshape(-1)
     columns = []
     try:
-        tensor.data = work
+        tensor._data = work
         with no_grad():
             for k in range(flat.size):
                 saved = flat[k]
                 flat[k] = saved + eps
-                plus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)]).astype(np.float64)
+                plus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)]).astype(np.float64)
                 flat[k] = saved - eps
-                minus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)]).astype(np.float64)
+                minus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)]).astype(np.float64)
                 flat[k] = saved
                 columns.append((plus - minus) / (2 * eps))
     finally:
-        tensor.data = original
+        tensor._data = original
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
 
 
@@ -65,7 +65,7 @@ def _analytic_jacobians(fn, inputs, wrt):
                     o.backward(seed.reshape(o.shape), retain_graph=True)
                 for jac, t in zip(jacobians, wrt):
                     if t.grad is not None:
-                        jac[row] = t.grad.data.reshape(-1)
+                        jac[row] = t.grad._data.reshape(-1)
                 row += 1
     finally:
         for t, g in zip(wrt, saved_grads):

@@ -21,7 +21,7 @@ import numpy as np
 import safetensors.numpy
 
 from .files import atomic_write
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["save", "load", "load_metadata"]
 
@@ -38,7 +38,7 @@ def _prepare_arrays(state_dict):
         if not isinstance(key, str):
             raise TypeError(f"save: keys must be strings, got {key!r} ({type(key).__name__})")
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         elif isinstance(value, np.generic):
             value = np.asarray(value)
         if not isinstance(value, np.ndarray):

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .gradcheck import gradcheck
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = [
     "shapes", "broadcastable_shapes", "arrays", "tensors", "conv_args", "ConvArgs", "pool_args",

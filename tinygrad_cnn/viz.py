@@ -28,7 +28,7 @@ import subprocess
 from typing import NamedTuple, Optional
 
 from .nn.module import Parameter
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["Node", "Graph", "graph", "to_dot", "render", "FREED_NOTE"]
 

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..rng import get_rng
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
@@ -24,7 +24,7 @@ _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "con
 
 def _array(tensor, fn):
     if isinstance(tensor, Tensor):
-        return tensor.data
+        return tensor._data
     if isinstance(tensor, np.ndarray):
         return tensor
     raise TypeError(f"nn.init.{fn}: expected a Tensor or ndarray, got {type(tensor).__name__}")
@@ -32,7 +32,7 @@ def _array(tensor, fn):
 
 def _fill(tensor, values):
     """Write values into the tensor's array in place, cast to its dtype."""
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = tensor._data if isinstance(tensor, Tensor) else tensor
     array[...] = values
     return tensor
 

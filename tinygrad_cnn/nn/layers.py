@@ -10,9 +10,8 @@ import numbers
 import numpy as np
 
 from .._memory import check_memory
-from ..ops.norm import batch_norm2d
-from ..rng import get_rng
-from ..tensor import Tensor
+from .._tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -96,8 +95,7 @@ class Linear(Module):
             raise ValueError(
                 f"Linear: expected input with last dimension {self.in_features} (in_features), got shape {x.shape}"
             )
-        out = x @ self.weight.T
-        return out + self.bias if self.bias is not None else out
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -158,8 +156,7 @@ class Conv2d(Module):
                 f"Conv2d: expected a 4-D input (N, {self.in_channels}, H, W) for in_channels={self.in_channels}, "
                 f"got shape {x.shape}"
             )
-        return x.conv2d(self.weight, self.bias, stride=self.stride, padding=self.padding, dilation=self.dilation,
-                        groups=self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -197,7 +194,7 @@ class MaxPool2d(Module):
 
     def forward(self, x):
         _check_tensor(x, "MaxPool2d")
-        return x.max_pool2d(self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -219,7 +216,7 @@ class AvgPool2d(Module):
 
     def forward(self, x):
         _check_tensor(x, "AvgPool2d")
-        return x.avg_pool2d(self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -265,7 +262,7 @@ class Softmax(Module):
 
     def forward(self, x):
         _check_tensor(x, "Softmax")
-        return x.softmax(axis=self.dim)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -278,7 +275,7 @@ class LogSoftmax(Module):
 
     def forward(self, x):
         _check_tensor(x, "LogSoftmax")
-        return x.log_softmax(axis=self.dim)
+        return F.log_softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -302,17 +299,7 @@ class Dropout(Module):
 
     def forward(self, x):
         _check_tensor(x, "Dropout")
-        if x.dtype.kind != "f":
-            raise TypeError(f"Dropout: input must be floating point, got {x.dtype}")
-        if not self.training or self.p == 0:
-            return x
-        if self.p == 1:
-            return x * 0.0
-        # float32 uniforms are enough to compare against p and twice as fast to draw
-        keep = get_rng().random(x.shape, dtype=np.float32) >= np.float32(self.p)
-        mask = keep.astype(x.dtype)
-        mask *= 1.0 / (1.0 - self.p)
-        return x * Tensor(mask)
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -362,9 +349,9 @@ class BatchNorm2d(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -389,14 +376,15 @@ class BatchNorm2d(Module):
                 f"BatchNorm2d: expected more than 1 value per channel when training, got input of shape {x.shape}"
             )
         update = self.training and self.track_running_stats
+        factor = 0.0 if self.momentum is None else self.momentum
         if update:
-            self.num_batches_tracked.data += 1
-        return batch_norm2d(
-            x, self.weight, self.bias,
-            self.running_mean if self.track_running_stats else None,
-            self.running_var if self.track_running_stats else None,
-            training=use_batch_stats, momentum=self.momentum, eps=self.eps,
-            num_batches_tracked=self.num_batches_tracked.item() if update else None,
+            self.num_batches_tracked._data += 1
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        return F.batch_norm(
+            x, self.running_mean if not use_batch_stats or update else None,
+            self.running_var if not use_batch_stats or update else None,
+            self.weight, self.bias, use_batch_stats, factor, self.eps,
         )
 
     def extra_repr(self):

@@ -10,7 +10,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
+from ..device import check_device
+from ..device import device as device_type
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
@@ -26,7 +28,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         array = np.array(data, copy=True) if isinstance(data, np.ndarray) else np.asarray(data)
         if array.dtype != np.float64:
             array = array.astype(np.float32)
@@ -223,7 +225,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of scalar parameters (each shared parameter counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ state
     def _state_items(self):
@@ -247,7 +249,7 @@ class Module:
         """
         out = OrderedDict()
         for key, tensor in self._state_items():
-            out[key] = tensor if keep_vars else tensor.data.copy()
+            out[key] = tensor if keep_vars else tensor._data.copy()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
@@ -268,7 +270,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value._data if isinstance(value, Tensor) else value
             try:
                 value = np.asarray(value)
             except Exception:
@@ -292,7 +294,7 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems)
             )
         for target, value in updates:
-            np.copyto(target.data, value, casting="unsafe")
+            np.copyto(target._data, value, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes and utilities
@@ -318,7 +320,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad._data[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every descendant, children before parents, then return self."""
@@ -327,27 +329,46 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Cast floating-point parameters and buffers to ``dtype`` (e.g. np.float64), in place.
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, in place, returning self.
 
-        The Parameter objects stay the same (only their ``.data`` is replaced), so an optimizer
-        built before the cast still updates them; their gradients are cast too.
+        Only the CPU exists, so a device is checked and otherwise changes nothing. A dtype casts the
+        floating-point parameters and buffers; the Parameter objects stay the same (only their
+        array is replaced), so an optimizer built before the cast still updates them; their
+        gradients are cast too.
         """
+        kwargs.pop("non_blocking", None)
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, device_type)):
+                device = a
+            else:
+                dtype = a
+        check_device(device, "Module.to")
+        if dtype is None:
+            return self
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"Module.to: {dtype!r} is not a dtype (use np.float32 or np.float64)") from None
+            raise TypeError(f"Module.to: {dtype!r} is not a dtype or device (use 'cpu', float32 or float64)") from None
         if dtype.kind != "f":
-            raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dtype}")
+            raise TypeError(f"Module.to: nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         seen = set()
         for module in self.modules():
             for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
                 if tensor is None or id(tensor) in seen or tensor.dtype.kind != "f":
                     continue
                 seen.add(id(tensor))
-                tensor.data = tensor.data.astype(dtype)
+                tensor._data = tensor._data.astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad = Tensor(tensor.grad.data.astype(dtype))
+                    tensor.grad = Tensor(tensor.grad._data.astype(dtype))
+        return self
+
+    def cpu(self):
         return self
 
     def double(self):

@@ -1,7 +1,8 @@
 """Every differentiable primitive, one `Function` subclass each, forward and backward side by side."""
-from .elementwise import Abs, Add, Cast, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sqrt, Sub, Tanh, check_broadcast
+from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, ReLU, Sigmoid, Sign,
+                          Sqrt, Sub, Tanh, Where, check_broadcast)
 from .loss import CrossEntropy, LogSoftmax, Softmax
-from .movement import Cat, GetItem, Permute, Reshape, normalize_index, resolve_shape
-from .reduce import MatMul, Max, Sum
+from .movement import Cat, Clone, Expand, GetItem, Permute, Repeat, Reshape, SetItem, normalize_index, resolve_shape
+from .reduce import Cumsum, MatMul, Max, Norm2, Prod, Sum, TakeAlongAxis
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .norm import BatchNorm2dFunction

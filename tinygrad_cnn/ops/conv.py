@@ -47,7 +47,7 @@ def _pair(value, name, op, minimum):
 
 def _tensor_arg(value, what, op):
     """A Tensor argument of a conv op; arrays, lists and numbers are wrapped."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     if isinstance(value, Tensor):
         return value

@@ -129,15 +129,22 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """With ``zero_at_zero`` the gradient at 0 is taken as 0 rather than inf (``std`` of a constant,
+    as in PyTorch)."""
+
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx, a, zero_at_zero=False):
         out = np.sqrt(a)
         ctx.save_for_backward(out)
+        ctx.zero_at_zero = zero_at_zero
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        if ctx.zero_at_zero:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(out == 0, 0, grad / (2 * out))
         return grad / (2 * out)
 
 
@@ -210,3 +217,86 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.input_dtype)
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)  # sign is flat almost everywhere; 0 at the jump too (as PyTorch)
+
+
+class Clamp(Function):
+    """Clip to [low, high] (either may be None). The gradient passes where low <= x <= high,
+    boundaries included, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, low=None, high=None):
+        inside = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        ctx.save_for_backward(inside)
+        out = a
+        if low is not None:
+            out = np.maximum(out, a.dtype.type(low))
+        if high is not None:
+            out = np.minimum(out, a.dtype.type(high))
+        return out if out is not a else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside
+
+
+class Maximum(Function):
+    """Elementwise max of two tensors. Where they tie, each gets half the gradient (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        check_broadcast("maximum", a.shape, b.shape)
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a > b) + 0.5 * (a == b)
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Function):
+    """Elementwise min of two tensors; ties split the gradient in half, as in `Maximum`."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        check_broadcast("minimum", a.shape, b.shape)
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a < b) + 0.5 * (a == b)
+        return grad * share, grad * (1 - share)
+
+
+class Where(Function):
+    """``a`` where ``condition`` (a bool array, an option) holds, else ``b``; all three broadcast."""
+
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        c = ctx.condition
+        zero = grad.dtype.type(0)
+        return (np.where(c, grad, zero) if ctx.needs_input_grad[0] else None,
+                np.where(c, zero, grad) if ctx.needs_input_grad[1] else None)

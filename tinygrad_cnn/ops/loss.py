@@ -1,7 +1,25 @@
-"""Softmax, log-softmax and the fused softmax + cross-entropy loss."""
+"""Softmax, log-softmax, cross_entropy and nll_loss, with PyTorch's signatures and semantics.
+
+Class-index targets (``(N,)`` for ``(N, C)`` input, ``(N, d1, ...)`` for ``(N, C, d1, ...)``, ``()``
+for ``(C,)``) may skip entries equal to ``ignore_index`` and weigh classes by ``weight``; the mean
+then divides by the total weight of the targets kept. cross_entropy also takes class
+probabilities (a float target of the input's shape), whose mean divides by the number of
+positions. The plain ``(N, C)`` case without weight or ignored targets runs the fused
+`CrossEntropy` (the training hot path). The pointwise losses (mse_loss, ..., kl_div) live in
+loss_pointwise.py and are re-exported here.
+"""
 import numpy as np
 
 from ..function import Function
+from ._checks import is_tensor, no_grad_needed, real, reduction_arg, tensor_input
+from .loss_pointwise import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss, KlDiv, L1Loss, MseLoss,
+                             SmoothL1Loss, binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div,
+                             l1_loss, mse_loss, smooth_l1_loss)
+
+__all__ = [
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div",
+]
 
 
 def _log_softmax(x, axis):
@@ -47,7 +65,7 @@ class LogSoftmax(Function):
 
 
 class CrossEntropy(Function):
-    """Mean/sum/per-sample of -log softmax(logits)[target], in one pass each way.
+    """Fused (N, C) case: mean/sum/per-sample of -log softmax(logits)[target], one pass each way.
 
     With label smoothing ``s`` the target distribution is ``(1 - s) * one_hot + s / C``, so the
     gradient with respect to the logits is always ``softmax(logits) - target_distribution``.
@@ -85,39 +103,3 @@ class CrossEntropy(Function):
         return d
 
 
-def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
-    """Check the arguments of ``Tensor.cross_entropy`` and apply the fused op."""
-    from ..tensor import Tensor
-
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be 2-D (N, C), got shape {logits.shape}")
-    n, c = logits.shape
-    if logits.dtype.kind != "f":
-        raise TypeError(f"cross_entropy: logits must be floating point, got {logits.dtype}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
-        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    if isinstance(target, Tensor):
-        target = target.data
-    try:
-        target = np.asarray(target)
-    except Exception:
-        raise TypeError(f"cross_entropy: target must be integer class indices, got {type(target).__name__}") from None
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"cross_entropy: target must hold integer class indices (ndarray, list or integer Tensor), got dtype {target.dtype}"
-        )
-    if target.shape != (n,):
-        raise ValueError(f"cross_entropy: target must have shape ({n},) to match logits {logits.shape}, got {target.shape}")
-    if n == 0:
-        raise ValueError("cross_entropy: empty batch (N = 0)")
-    if c == 0:
-        raise ValueError(f"cross_entropy: logits {logits.shape} have no classes (C = 0)")
-    if target.min() < 0 or target.max() >= c:
-        bad = target[(target < 0) | (target >= c)][0]
-        raise ValueError(f"cross_entropy: target {bad} is out of range for {c} classes (valid: 0 to {c - 1})")
-    return CrossEntropy.apply(logits, target=target.astype(np.intp, copy=False), reduction=reduction,
-                              label_smoothing=float(label_smoothing))

@@ -49,15 +49,11 @@ class Permute(Function):
 
 
 def normalize_index(index, shape):
-    """Check an index (ints, slices, None, Ellipsis, integer/bool arrays or Tensors) up front, so
-    an out-of-range index says so in our words, and Tensors inside it become arrays."""
-    from ..tensor import Tensor
-
+    """Check an index (ints, slices, None, Ellipsis, integer/bool arrays) up front, so an
+    out-of-range index says so in our words. Tensors in it must already be arrays."""
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for p in parts:
-        if isinstance(p, Tensor):
-            p = p.data
         if isinstance(p, list):
             try:
                 p = np.asarray(p) if p else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
@@ -88,7 +84,7 @@ def _is_basic(index):
 class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        ctx.shape, ctx.index = a.shape, index
         return np.asarray(a[index])
 
     @staticmethod
@@ -118,3 +114,61 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, grad):
         return tuple(np.split(grad, ctx.splits, axis=ctx.axis))
+
+
+class Expand(Function):
+    """A broadcast (read-only) view to a larger shape; backward sums over the stretched axes."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine sums a broadcast gradient down to the input's shape
+
+
+class Repeat(Function):
+    """``np.tile``: the tensor repeated ``reps`` times along each axis (PyTorch's ``repeat``)."""
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        ctx.shape, ctx.reps = (1,) * (len(reps) - a.ndim) + a.shape, reps
+        return np.tile(a, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # view axis d of size r*n as (r, n) and sum the r copies
+        split = [x for r, n in zip(ctx.reps, ctx.shape) for x in (r, n)]
+        return grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+
+
+class SetItem(Function):
+    """``a`` with ``a[index] = value``, as a new array: the out-of-place form of item assignment."""
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        ctx.index, ctx.value_shape = index, value.shape
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_a = grad_v = None
+        if ctx.needs_input_grad[0]:
+            grad_a = grad.copy()
+            grad_a[ctx.index] = 0
+        if ctx.needs_input_grad[1]:
+            grad_v = np.asarray(grad[ctx.index])
+        return grad_a, grad_v
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad

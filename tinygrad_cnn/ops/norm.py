@@ -220,16 +220,16 @@ def batch_norm2d(x, weight=None, bias=None, running_mean=None, running_var=None,
     ``num_batches_tracked`` (already incremented for this batch). Otherwise it normalises with the
     running statistics. ``weight``/``bias`` of None mean 1 and 0 (no affine parameters).
     """
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     c = x.shape[1]
     dtype = x.dtype
     weight = weight if weight is not None else np.ones(c, dtype=dtype)
     bias = bias if bias is not None else np.zeros(c, dtype=dtype)
-    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    rm = running_mean._data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var._data if isinstance(running_var, Tensor) else running_var
     if training or rm is None or rv is None:
-        mean, var = batch_stats(x.data)
+        mean, var = batch_stats(x._data)
         if training and rm is not None and rv is not None:
             count = x.shape[0] * x.shape[2] * x.shape[3]
             factor = 1.0 / float(num_batches_tracked) if momentum is None else float(momentum)

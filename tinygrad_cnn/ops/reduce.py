@@ -96,3 +96,86 @@ def _sum_to(grad, shape):
         grad = grad.sum(axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape[:-2]) if n == 1 and grad.shape[i] != 1)
     return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+class Prod(Function):
+    """Product over one axis (``axis=None``: over all elements, flattened).
+
+    The gradient of element i is the product of all the others: the exclusive cumulative
+    products from the left and from the right, multiplied. Unlike ``out / x`` this is right
+    when some elements are zero."""
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims=False):
+        flat = a.reshape(-1) if axis is None else np.moveaxis(a, axis, -1)
+        ctx.save_for_backward(flat)
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        out = flat.prod(axis=-1)
+        if keepdims:
+            out = out.reshape((1,) * a.ndim) if axis is None else np.expand_dims(out, axis)
+        return np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (flat,) = ctx.saved_tensors
+        ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        left = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
+        right = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+        if ctx.axis is None:
+            return (left * right * grad.reshape(())).reshape(ctx.shape)
+        g = grad if not ctx.keepdims else np.squeeze(grad, ctx.axis)
+        return np.moveaxis(left * right * g[..., None], -1, ctx.axis)
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # each input feeds every later output: the gradient is the reversed cumulative sum
+        return np.flip(np.cumsum(np.flip(grad, ctx.axis), axis=ctx.axis), ctx.axis)
+
+
+class TakeAlongAxis(Function):
+    """``np.take_along_axis(a, index, axis)``: values at given indices (``max(dim)``, ``gather``).
+
+    Backward scatters the gradient back with ``np.add.at`` only when an index may repeat."""
+
+    @staticmethod
+    def forward(ctx, a, index, axis, unique=False):
+        ctx.shape, ctx.index, ctx.axis, ctx.unique = a.shape, index, axis, unique
+        return np.take_along_axis(a, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        if ctx.unique:
+            np.put_along_axis(out, ctx.index, grad, ctx.axis)
+        else:
+            index = [np.arange(n).reshape((-1,) + (1,) * (grad.ndim - 1 - d)) for d, n in enumerate(grad.shape)]
+            index[ctx.axis] = ctx.index
+            np.add.at(out, tuple(index), grad)
+        return out
+
+
+class Norm2(Function):
+    """sqrt(sum of squares) over axes. Its gradient x / norm is taken as 0 where the norm is 0
+    (the subgradient PyTorch uses), not nan."""
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims=False):
+        out = np.sqrt(np.square(a).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(a, out)
+        ctx.keepdims = keepdims
+        return np.asarray(out if keepdims else out.reshape(np.squeeze(out, axis).shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        g = grad.reshape(out.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, g / out)
+        return a * scale

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor, enable_grad
+from .._tensor import Tensor, enable_grad
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -109,12 +109,12 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def _params_with_grad(self, group):
         for p in group["params"]:
             if p.grad is not None:
-                yield p, p.grad.data
+                yield p, p.grad._data
 
     def step(self, closure=None):
         raise NotImplementedError
@@ -188,7 +188,7 @@ class Optimizer:
             restored = {}
             for key, value in entry.items():
                 if isinstance(value, Tensor):
-                    value = value.data
+                    value = value._data
                 if key == "step":
                     # a Python int: an ndarray counter would make beta ** step a float64 scalar
                     value = int(np.asarray(value).item())
@@ -260,7 +260,7 @@ class SGD(Optimizer):
                 if maximize:
                     g = -g
                 if weight_decay != 0:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * p._data
                 if momentum != 0:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -270,7 +270,7 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += (1 - dampening) * g
                     g = g + momentum * buf if nesterov else buf
-                p.data -= lr * g
+                p._data -= lr * g
         return loss
 
 
@@ -319,18 +319,18 @@ class Adam(Optimizer):
                 state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p.data)
-                    state["exp_avg_sq"] = np.zeros_like(p.data)
+                    state["exp_avg"] = np.zeros_like(p._data)
+                    state["exp_avg_sq"] = np.zeros_like(p._data)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                        state["max_exp_avg_sq"] = np.zeros_like(p._data)
                 state["step"] += 1
                 step = state["step"]
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 if weight_decay != 0:
                     if self._decoupled:
-                        p.data *= 1 - lr * weight_decay
+                        p._data *= 1 - lr * weight_decay
                     else:
-                        g = g + weight_decay * p.data
+                        g = g + weight_decay * p._data
                 _lerp_(exp_avg, g, 1 - beta1)
                 exp_avg_sq *= beta2
                 exp_avg_sq += (1 - beta2) * (g * g)
@@ -340,7 +340,7 @@ class Adam(Optimizer):
                 second = exp_avg_sq
                 if amsgrad:
                     if "max_exp_avg_sq" not in state:
-                        state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                        state["max_exp_avg_sq"] = np.zeros_like(p._data)
                     np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
                     second = state["max_exp_avg_sq"]
                 denom = np.sqrt(second)
@@ -348,7 +348,7 @@ class Adam(Optimizer):
                 denom += eps
                 update = step_size * exp_avg
                 update /= denom
-                p.data -= update
+                p._data -= update
         return loss
 
 

@@ -1,0 +1,562 @@
+"""`Tensor`: an n-d array that records how it was computed, and reverse-mode autodiff over that record.
+
+Every op result remembers the `Function` call (its *context*) that produced it and that call's
+input tensors (its *parents*): together they form a directed acyclic graph whose leaves are the
+tensors you created. ``loss.backward()`` walks that graph from ``loss`` back to the leaves in
+reverse topological order, asks each op's ``backward`` for the gradient of its inputs, sums the
+gradients reaching the same tensor and stores the result in the leaves' ``.grad``.
+
+This file holds the graph and its bookkeeping; the math and shape methods (PyTorch's names and
+arguments) come from the two mixins in ``_tensor_math.py`` and ``_tensor_shape.py``, and the
+primitive ops themselves live in ``ops/`` (one `Function` each).
+"""
+import contextlib
+import numbers
+import threading
+
+import numpy as np
+
+from . import ops
+from ._args import numeric_dtype
+from ._tensor_math import MathMethods
+from ._tensor_shape import ShapeMethods
+from .device import check_device, cpu, device
+
+# ----------------------------------------------------------------------------- grad and anomaly modes
+
+_mode = threading.local()  # per thread, as in PyTorch: a no_grad block in one thread leaves others alone
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_mode, "grad", True)
+
+
+def _anomaly_enabled():
+    return getattr(_mode, "anomaly", False)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """``set_grad_enabled(False)`` switches graph recording off: called as a function it does so
+    at once (for this thread); as a context manager or decorator, until the block ends."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        self._previous = []
+        self._before_call = is_grad_enabled()
+        self.mode = bool(mode)
+        _mode.grad = self.mode
+
+    def __enter__(self):
+        self._previous.append(self._before_call)
+        _mode.grad = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.grad = self._previous.pop()
+        self._before_call = is_grad_enabled()
+        return False
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that switches graph recording on or off, then restores it."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(is_grad_enabled())
+        _mode.grad = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        _mode.grad = self._previous.pop()
+        return False
+
+
+def no_grad():
+    """``with no_grad():`` or ``@no_grad()``: ops record no graph and save nothing for backward."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Undo an enclosing ``no_grad`` for a block or function."""
+    return _GradMode(True)
+
+
+def inference_mode(mode=True):
+    """As ``no_grad()`` (PyTorch's faster variant; here they are the same thing)."""
+    if not isinstance(mode, (bool, np.bool_)):
+        raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+    return _GradMode(not mode)
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Within this block, the first op whose forward or backward gives NaN or inf raises an error
+    naming the op (like ``torch.autograd.detect_anomaly``). It costs one ``isfinite`` pass per op."""
+    previous = _anomaly_enabled()
+    _mode.anomaly = True
+    try:
+        yield
+    finally:
+        _mode.anomaly = previous
+
+
+class AnomalyError(FloatingPointError, RuntimeError):
+    """Raised inside ``detect_anomaly()``; a FloatingPointError, and a RuntimeError as in PyTorch."""
+
+
+def check_anomaly(op_name, phase, array):
+    if _anomaly_enabled() and array is not None and array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = "nan" if np.isnan(array).any() else "inf"
+        raise AnomalyError(
+            f"detect_anomaly: {op_name}.{phase} produced {bad} values "
+            f"(output shape {array.shape}); this is the first op in the run that did"
+        )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _to_array(data, dtype=None):
+    """Turn user data into the ndarray a Tensor holds: Python numbers and lists become float32
+    (as ``torch.Tensor(...)``; ``tinygrad_cnn.tensor`` infers int64 and bool like ``torch.tensor``)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, np.ndarray):
+        array = data
+    elif isinstance(data, (numbers.Number, list, tuple, np.generic)):
+        try:
+            array = np.asarray(data)
+        except ValueError as err:  # ragged nesting, e.g. [[1, 2], [3]]
+            raise ValueError(f"Tensor: cannot make a tensor from a ragged nested sequence ({err})") from None
+        if not isinstance(data, np.generic) and dtype is None and array.dtype.kind in "biuf":
+            array = array.astype(np.float32)
+    else:
+        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} (expected a number, list or ndarray)")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: unsupported data type {array.dtype} (expected numbers: float, int or bool)")
+    if dtype is not None:
+        array = array.astype(numeric_dtype(dtype, "Tensor"), copy=False)
+    elif array.dtype == np.float16:
+        raise TypeError("Tensor: float16 is not supported (use float32)")
+    return array
+
+
+def _unbroadcast(grad, shape):
+    """Sum a gradient of a broadcast result down to the shape of the input it flows into.
+
+    ValueError unless the input's shape broadcasts to the gradient's: a gradient of the same size
+    but another shape (e.g. transposed) is a bug in the op's backward, not something to reshape."""
+    if grad.shape == shape:
+        return grad
+    if grad.ndim < len(shape):  # missing leading axes can only stand for axes of size 1
+        grad = grad.reshape((1,) * (len(shape) - grad.ndim) + grad.shape)
+    extra = grad.ndim - len(shape)
+    if any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
+        raise ValueError(f"gradient of shape {grad.shape} does not fit an input of shape {shape}")
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return np.asarray(grad).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- Tensor
+
+
+class Tensor(MathMethods, ShapeMethods):
+    __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"Tensor: requires_grad must be True or False, got {requires_grad!r} (to make a tensor of a "
+                f"given shape use tinygrad_cnn.empty / zeros)"
+            )
+        self._data = _to_array(data, dtype)
+        self._grad = None
+        self._ctx = None  # the Context of the op that made this tensor; None for a leaf
+        self._retain_grad = False
+        self._version = [0]  # in-place changes so far; shared with detach()ed aliases
+        self._used = False  # True once an op has taken this tensor as an input
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _from_op(cls, array, ctx):
+        out = Tensor.__new__(Tensor)
+        out._data, out._grad, out._ctx, out._retain_grad = array, None, ctx, False
+        out._version, out._used = [0], False
+        out._requires_grad = ctx is not None
+        return out
+
+    def _const(self, array):
+        """A new leaf tensor (no history) holding ``array``: the result of a non-differentiable op."""
+        return Tensor._from_op(np.asarray(array), None)
+
+    # --- attributes
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"Tensor: only floating-point tensors can require grad; this one is {self._data.dtype} "
+                f"(make it with dtype=tinygrad_cnn.float32)"
+            )
+        if not value and self._ctx is not None:
+            raise RuntimeError("Tensor: cannot turn off requires_grad of a non-leaf tensor; use .detach()")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                try:
+                    value = Tensor(np.asarray(value, dtype=self._data.dtype))
+                except (TypeError, ValueError) as err:
+                    raise TypeError(f"Tensor.grad: cannot use {type(value).__name__} as a gradient ({err})") from None
+            if value.shape != self.shape:
+                raise ValueError(f"Tensor.grad: gradient shape {value.shape} does not match tensor shape {self.shape}")
+        self._grad = value
+
+    @property
+    def data(self):
+        """The same memory as a tensor without history (``p.data.sub_(...)`` updates ``p``)."""
+        out = Tensor._from_op(self._data, None)
+        return out
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else _to_array(value)
+
+    shape = property(lambda self: self._data.shape)
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
+    is_leaf = property(lambda self: self._ctx is None)
+    device = property(lambda self: cpu)
+    is_cuda = property(lambda self: False)
+
+    @property
+    def grad_fn(self):
+        """The op call that made this tensor (its `Context`, with ``name()``); None for a leaf."""
+        return self._ctx
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def numpy(self):
+        """The underlying ndarray (shared, not copied)."""
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Tensor.item: a Tensor with {self._data.size} elements cannot be converted to a Python number"
+            )
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def detach(self):
+        """The same data, cut from the graph (in-place changes to either show in both)."""
+        out = Tensor._from_op(self._data, None)
+        out._version = self._version
+        return out
+
+    def detach_(self):
+        if self._ctx is not None:
+            self._ctx = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        self._retain_grad = True
+
+    # --- dtype and device
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` as in PyTorch; only
+        the CPU exists. A cast between float types stays in the graph."""
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"Tensor.to: unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif _is_device_like(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            check_device(device, "Tensor.to")
+        out = self if dtype is None else self._cast(numeric_dtype(dtype, "Tensor.to"))
+        return out.clone() if copy and out is self else out
+
+    def _cast(self, dtype):
+        if dtype == self.dtype:
+            return self
+        if dtype.kind != "f" or self.dtype.kind != "f":
+            return self._const(self._data.astype(dtype))  # to or from int/bool: a constant, outside the graph
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def type(self, dtype=None):
+        """No argument: PyTorch's type string ('torch.FloatTensor'); with a dtype: a cast to it."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if dtype[6:] not in names:
+                raise TypeError(f"Tensor.type: unknown type {dtype!r}")
+            dtype = names[dtype[6:]]
+        return self._cast(numeric_dtype(dtype, "Tensor.type"))
+
+    def type_as(self, other):
+        return self._cast(other.dtype)
+
+    def astype(self, dtype):
+        return self._cast(numeric_dtype(dtype, "astype"))
+
+    def float(self):
+        return self._cast(np.dtype(np.float32))
+
+    def double(self):
+        return self._cast(np.dtype(np.float64))
+
+    def long(self):
+        return self._cast(np.dtype(np.int64))
+
+    def int(self):
+        return self._cast(np.dtype(np.int32))
+
+    def bool(self):
+        return self._cast(np.dtype(np.bool_))
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        check_device("cuda", "Tensor.cuda")
+
+    # --- Python protocols
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def _scalar(self, kind):
+        if self._data.size != 1:
+            raise TypeError(f"only a one-element tensor can be converted to a Python {kind}; shape is {self.shape}")
+        return self._data.reshape(())
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __index__(self):
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors of a single element can be used as an index; this one is {self.dtype}")
+        return int(self._scalar("int"))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return self._data.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        if self._data.size <= 16:
+            body = np.array2string(self._data, separator=", ", precision=4).replace("\n", "")
+            return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{grad})"
+        return f"Tensor(shape={self.shape}, dtype={self.dtype}{grad})"
+
+    __hash__ = object.__hash__
+
+    # --- in-place changes
+    def _inplace(self, op, compute, *others):
+        """Apply an in-place op: into the array itself when no graph is involved, else by rebinding
+        this tensor to the out-of-place result, which is safe only while no op has used it yet.
+        ``compute(t)`` gives the new value from ``t`` (and ``others``, the op's other inputs)."""
+        graph = self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        if is_grad_enabled() and graph:
+            if self.is_leaf:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad cannot be changed in place (its old value is "
+                    f"needed for its gradient); do it under tinygrad_cnn.no_grad() or on .data"
+                )
+            if self._used:
+                raise RuntimeError(
+                    f"{op}: this tensor was already used by another op whose backward needs its old value; "
+                    f"write x = x.op(...) instead of changing it in place"
+                )
+            old = Tensor._from_op(self._data, self._ctx)
+            result = compute(old)
+            if result.dtype != self.dtype:
+                raise RuntimeError(f"{op}: the result type {result.dtype} can't be cast to the tensor's {self.dtype}")
+            self._data, self._ctx, self._requires_grad = result._data, result._ctx, result._requires_grad
+        else:
+            with no_grad():
+                result = compute(self)
+            value = result._data if isinstance(result, Tensor) else result
+            np.copyto(self._data, value, casting="unsafe")  # keeps this array, and the dtype
+        self._version[0] += 1
+        return self
+
+    def _wrap_other(self, value):
+        return value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=self.dtype))
+
+    # --- autodiff
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is d(loss)/d(self) and may be left out only when self holds one element.
+        Unless ``retain_graph``, the graph's saved arrays are freed, and a second backward
+        through it is an error (as in PyTorch).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad; no tensor it was computed from has requires_grad=True"
+            )
+        grads = {self: self._seed_gradient(gradient)}
+        owned = set()  # tensors whose entry in grads is an array we allocated (safe to add into)
+        for node in reversed(_topological_order(self)):
+            grad = grads.pop(node, None)
+            if grad is None:
+                continue
+            ctx = node._ctx
+            if ctx is None or node._retain_grad:
+                node._accumulate_grad(grad)
+            if ctx is None:
+                continue
+            ctx.check_usable()
+            with no_grad():
+                input_grads = ctx.function.backward(ctx, grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            name = ctx.function.__name__
+            if len(input_grads) != len(ctx.parents):
+                raise RuntimeError(f"{name}.backward returned {len(input_grads)} gradients for {len(ctx.parents)} inputs")
+            for parent, g in zip(ctx.parents, input_grads):
+                if g is None or not parent.requires_grad:
+                    continue
+                g = _input_gradient(name, g, parent)
+                if parent not in grads:
+                    grads[parent] = g
+                elif parent in owned:
+                    np.add(grads[parent], g, out=grads[parent])
+                else:
+                    # np.add with out=: a sum of two 0-d arrays stays an array (a plain + gives a scalar)
+                    grads[parent] = np.add(grads[parent], g, out=np.empty(parent.shape, dtype=parent.dtype))
+                    owned.add(parent)
+            if not retain_graph:
+                ctx.release()
+            del grad, input_grads
+
+    def _seed_gradient(self, gradient):
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be implied only for a one-element output; this output has shape "
+                    f"{self.shape}, so pass gradient= of that shape (e.g. loss = out.sum() first)"
+                )
+            return np.ones(self.shape, dtype=self.dtype)
+        try:
+            gradient = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient)
+        except ValueError as err:
+            raise ValueError(f"backward: gradient is not a regular array ({err})") from None
+        if gradient.dtype.kind not in "biuf":
+            raise TypeError(f"backward: gradient must be numeric (a Tensor, ndarray or number), got {gradient.dtype}")
+        if gradient.shape != self.shape:
+            raise ValueError(f"backward: gradient has shape {gradient.shape} but the tensor has shape {self.shape}")
+        return gradient.astype(self.dtype, copy=False)
+
+    def _accumulate_grad(self, grad):
+        if self._grad is None:
+            self._grad = Tensor(np.array(grad, dtype=self.dtype, copy=True))  # a fresh array the user may own
+        else:
+            np.add(self._grad._data, grad, out=self._grad._data)
+
+
+def _input_gradient(name, g, parent):
+    """One op's gradient for ``parent``, summed down to its shape, as an array of its dtype."""
+    g = np.asarray(g)
+    check_anomaly(name, "backward", g)
+    try:
+        g = _unbroadcast(g, parent.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{name}.backward returned a gradient of shape {g.shape} for an input of shape {parent.shape}"
+        ) from None
+    return g if g.dtype == parent.dtype else g.astype(parent.dtype)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _is_device_like(value):
+    return isinstance(value, (str, device))
+
+
+def _topological_order(root):
+    """Tensors of root's graph that require grad, every input before the ops that use it.
+
+    Iterative depth-first search (no recursion, so a 100,000-op chain is fine).
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        if node._ctx is not None:
+            stack.extend((p, False) for p in node._ctx.parents if p.requires_grad and p not in visited)
+    return order

@@ -1,0 +1,94 @@
+"""Argument checks shared by the activation and loss functionals.
+
+Each check names the function and the argument, and says what was expected and what came, so a
+bad call fails once, up front, instead of deep inside NumPy.
+"""
+import math
+import numbers
+
+import numpy as np
+
+# the names PyTorch prints in "not implemented for 'Long'"
+_TORCH_NAMES = {"int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+                "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def is_tensor(value):
+    """A Tensor (duck-typed: ops do not import the Tensor class)."""
+    return hasattr(value, "requires_grad") and hasattr(value, "numpy") and not isinstance(value, np.ndarray)
+
+
+def tensor_input(fn, value, name="input", allow_int=False):
+    """``value`` must be a Tensor of floating dtype (or also integer, with ``allow_int``); returns its dtype."""
+    if not is_tensor(value):
+        raise TypeError(f"{fn}: {name} must be a Tensor, got {type(value).__name__}")
+    dtype = np.dtype(value.dtype)
+    if dtype.kind == "f" or (allow_int and dtype.kind in "iu"):
+        return dtype
+    torch_name = _TORCH_NAMES.get(dtype.name, dtype.name)
+    raise TypeError(f"{fn}: not implemented for '{torch_name}' ({name} has dtype {dtype}); "
+                    f"use a floating-point tensor (.float() or .double())")
+
+
+def real(fn, name, value):
+    """A real number (not bool, not NaN), as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{fn}: {name} must not be NaN")
+    return value
+
+
+def flag(fn, name, value):
+    """True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def reduction_arg(fn, reduction, size_average=None, reduce=None, allowed=REDUCTIONS):
+    """The reduction string; the legacy ``size_average`` / ``reduce`` flags are refused."""
+    if size_average is not None or reduce is not None:
+        raise ValueError(f"{fn}: size_average and reduce are deprecated and not supported (got size_average="
+                         f"{size_average!r}, reduce={reduce!r}); pass reduction='mean', 'sum' or 'none' instead")
+    if not isinstance(reduction, str) or reduction not in allowed:
+        names = ", ".join(repr(r) for r in allowed[:-1]) + f" or {allowed[-1]!r}"
+        raise ValueError(f"{fn}: reduction must be {names}, got {reduction!r}")
+    return reduction
+
+
+def as_array(fn, name, value):
+    """The ndarray of a Tensor (``numpy()``), ndarray, number or nested list of numbers."""
+    if is_tensor(value):
+        array = value.numpy()
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{fn}: {name} must be a Tensor or an array of numbers, got "
+                            f"{type(value).__name__} ({err})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: {name} must be a Tensor or an array of numbers, got {type(value).__name__} "
+                        f"of dtype {array.dtype}")
+    return array
+
+
+def float_operand(fn, name, value, dtype):
+    """A target or weight for a Function input: a Tensor as is (so it gets a gradient), anything
+    else as an ndarray of ``dtype``. Returns (operand, its ndarray)."""
+    array = as_array(fn, name, value)
+    if array.dtype.kind == "b":
+        raise TypeError(f"{fn}: {name} must hold numbers, got dtype bool (convert it with .float())")
+    if is_tensor(value):
+        return value, array
+    array = array.astype(dtype, copy=False)
+    return array, array
+
+
+def no_grad_needed(fn, name, value):
+    """PyTorch does not differentiate this argument and refuses one that requires grad."""
+    if getattr(value, "requires_grad", False):
+        raise ValueError(f"{fn}: {name} gets no gradient (as in PyTorch), so it must not require grad; "
+                         f"pass {name}.detach()")
