@@ -115,12 +115,13 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--gamma", type=float, default=0.7)
     parser.add_argument("--limit", type=int, default=60000, help="train on the first N images")
+    parser.add_argument("--test-limit", type=int, default=10000, help="test on the first N test images")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
     device = torch.device("cpu")
-    train_x, train_y, test_x, test_y = load_arrays(args.limit, 10000)
+    train_x, train_y, test_x, test_y = load_arrays(args.limit, args.test_limit)
     rng = np.random.default_rng(args.seed)
 
     model = Net().to(device)
@@ -132,6 +133,7 @@ def main(argv=None):
         test(model, device, batches(test_x, test_y, 1000, False, rng))
         scheduler.step()
     print(f"{FRAMEWORK}: {time.perf_counter() - start:.1f} s")
+    return model
 
 
 if __name__ == "__main__":

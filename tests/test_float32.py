@@ -104,5 +104,5 @@ def test_a_float32_training_step_makes_no_float64_array(dtype_log, name, make_op
 def test_the_check_catches_an_upcast(dtype_log):
     """The wrapper really sees a float64 array when an op makes one (the test above can fail)."""
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
-    (x * Tensor(np.float64(2.0))).sum().backward()
+    (x * Tensor(np.full(3, 2.0))).sum().backward()  # a float64 (3,) tensor upcasts, as in torch (a 0-d one would not)
     assert any(dtype == np.float64 for _, _, dtype in dtype_log)

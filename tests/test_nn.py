@@ -89,7 +89,7 @@ def test_registration_rules():
     m.register_buffer("stat", np.arange(3.0))
     assert isinstance(m.stat, Tensor) and not m.stat.requires_grad
     m.stat = np.ones(3)
-    np.testing.assert_array_equal(m.stat.data, np.ones(3))
+    np.testing.assert_array_equal(m.stat.numpy(), np.ones(3))
     m.stat = None
     assert "stat" in m._buffers and "stat" not in m.state_dict()
     m.register_buffer("hidden", np.ones(1), persistent=False)
@@ -126,7 +126,7 @@ def test_sequential_container():
     assert [n for n, _ in seq.named_children()] == ["0", "1", "2"]
     assert [type(m).__name__ for m in seq] == ["Linear", "Linear", "Sigmoid"]
     x = Tensor(np.ones((5, 2), np.float32))
-    assert seq(x).shape == (5, 1) and float(seq(x).data.min()) > 0
+    assert seq(x).shape == (5, 1) and float(seq(x).numpy().min()) > 0
 
 
 def test_apply_zero_grad_and_to_dtype():
@@ -180,15 +180,15 @@ def test_state_dict_round_trip_into_fresh_model():
     a.eval()
     manual_seed(2)
     b = small_cnn().eval()
-    assert not np.array_equal(a[0].weight.data, b[0].weight.data)
-    arrays_before = [p.data for p in b.parameters()]
+    assert not np.array_equal(a[0].weight.numpy(), b[0].weight.numpy())
+    arrays_before = [p.numpy() for p in b.parameters()]
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert all(p.data is arr for p, arr in zip(b.parameters(), arrays_before))  # copied in place
+    assert all(p.numpy() is arr for p, arr in zip(b.parameters(), arrays_before))  # copied in place
     for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         np.testing.assert_array_equal(va, vb, err_msg=k)
     assert int(b[1].num_batches_tracked.item()) == 1
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
 
 
 def test_load_state_dict_accepts_tensors_and_casts_dtype():
@@ -196,7 +196,7 @@ def test_load_state_dict_accepts_tensors_and_casts_dtype():
     sd = {"weight": Tensor(np.full((2, 2), 0.5)), "bias": np.array([1.0, 2.0], dtype=np.float64)}
     m.load_state_dict(sd)
     assert m.weight.dtype == np.float32 and m.bias.dtype == np.float32
-    np.testing.assert_array_equal(m.weight.data, np.full((2, 2), 0.5, np.float32))
+    np.testing.assert_array_equal(m.weight.numpy(), np.full((2, 2), 0.5, np.float32))
 
 
 def test_load_state_dict_errors_name_keys():
@@ -206,14 +206,14 @@ def test_load_state_dict_errors_name_keys():
     bad["0.weight"] = np.zeros((8, 3, 3), np.float32)
     del bad["2.bias"]
     bad["3.weight"] = np.zeros(1)
-    before = model[0].weight.data.copy()
+    before = model[0].weight.numpy().copy()
     with pytest.raises(RuntimeError) as info:
         model.load_state_dict(bad)
     msg = str(info.value)
     assert "0.weight: expected (8, 1, 3, 3), got (8, 3, 3)" in msg
     assert "missing keys: '2.bias'" in msg
     assert "unexpected keys: '3.weight'" in msg
-    np.testing.assert_array_equal(model[0].weight.data, before)   # nothing was loaded
+    np.testing.assert_array_equal(model[0].weight.numpy(), before)   # nothing was loaded
 
     # strict=False tolerates missing/unexpected keys but not shape mismatches
     with pytest.raises(RuntimeError, match=r"0\.weight: expected \(8, 1, 3, 3\), got \(8, 3, 3\)"):
@@ -282,7 +282,7 @@ def test_repr_matches_pytorch_format():
 def test_linear_forward_and_wrong_in_features():
     lin = nn.Linear(3, 2)
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    np.testing.assert_allclose(lin(Tensor(x)).data, x @ lin.weight.data.T + lin.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(lin(Tensor(x)).numpy(), x @ lin.weight.numpy().T + lin.bias.numpy(), rtol=1e-6)
     assert lin(Tensor(x[0])).shape == (2,)
     assert nn.Linear(3, 2, bias=False)(Tensor(x)).shape == (4, 2)
     big = nn.Linear(1352, 10)
@@ -337,26 +337,26 @@ def test_batchnorm_train_and_eval_hand_computed():
     assert y.dtype == np.float32
     expected0 = (np.array([1, 2, 3, 6]) - 3) / math.sqrt(3.5 + 1e-5)
     expected1 = (np.array([0, 0, 4, 4]) - 2) / math.sqrt(4 + 1e-5)
-    np.testing.assert_allclose(y.data[:, 0].reshape(-1), expected0, rtol=1e-5)
-    np.testing.assert_allclose(y.data[:, 1].reshape(-1), expected1, rtol=1e-5)
+    np.testing.assert_allclose(y.numpy()[:, 0].reshape(-1), expected0, rtol=1e-5)
+    np.testing.assert_allclose(y.numpy()[:, 1].reshape(-1), expected1, rtol=1e-5)
     # running stats: 0.9 * old + 0.1 * batch, with the UNBIASED variance
-    np.testing.assert_allclose(bn.running_mean.data, [0.3, 0.2], rtol=1e-6)
-    np.testing.assert_allclose(bn.running_var.data, [0.9 + 0.1 * 14 / 3, 0.9 + 0.1 * 16 / 3], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_mean.numpy(), [0.3, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), [0.9 + 0.1 * 14 / 3, 0.9 + 0.1 * 16 / 3], rtol=1e-6)
     assert bn.num_batches_tracked.item() == 1 and bn.running_mean.dtype == np.float32
     bn(Tensor(x))
-    np.testing.assert_allclose(bn.running_mean.data, [0.9 * 0.3 + 0.3, 0.9 * 0.2 + 0.2], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_mean.numpy(), [0.9 * 0.3 + 0.3, 0.9 * 0.2 + 0.2], rtol=1e-6)
     assert bn.num_batches_tracked.item() == 2
 
     # eval: the running statistics, with the affine parameters; nothing is updated
-    bn.weight.data[:] = [2.0, 1.0]
-    bn.bias.data[:] = [0.5, -1.0]
+    bn.weight.numpy()[:] = [2.0, 1.0]
+    bn.bias.numpy()[:] = [0.5, -1.0]
     bn.eval()
-    rm, rv = bn.running_mean.data.copy(), bn.running_var.data.copy()
+    rm, rv = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
     y = bn(Tensor(x))
     ref = (x - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + 1e-5) * np.array(
         [2.0, 1.0])[None, :, None, None] + np.array([0.5, -1.0])[None, :, None, None]
-    np.testing.assert_allclose(y.data, ref, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(bn.running_mean.data, rm)
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(bn.running_mean.numpy(), rm)
     assert bn.num_batches_tracked.item() == 2
 
 
@@ -365,14 +365,14 @@ def test_batchnorm_variants_and_errors():
     x = Tensor(rng.standard_normal((3, 2, 2, 2)))
     cumulative = nn.BatchNorm2d(2, momentum=None)
     cumulative(x)
-    cumulative(Tensor(x.data + 1))
-    mean0 = x.data.mean(axis=(0, 2, 3))
-    np.testing.assert_allclose(cumulative.running_mean.data, (mean0 + mean0 + 1) / 2, rtol=1e-5)
+    cumulative(Tensor(x.numpy() + 1))
+    mean0 = x.numpy().mean(axis=(0, 2, 3))
+    np.testing.assert_allclose(cumulative.running_mean.numpy(), (mean0 + mean0 + 1) / 2, rtol=1e-5)
 
     untracked = nn.BatchNorm2d(2, track_running_stats=False).eval()
     assert list(untracked.state_dict()) == ["weight", "bias"]
     y = untracked(x)                    # eval without running stats: batch statistics
-    np.testing.assert_allclose(y.data.mean(axis=(0, 2, 3)), 0, atol=1e-6)
+    np.testing.assert_allclose(y.numpy().mean(axis=(0, 2, 3)), 0, atol=1e-6)
     plain = nn.BatchNorm2d(2, affine=False)
     assert list(plain.parameters()) == [] and plain(x).dtype == np.float64
 
@@ -393,8 +393,8 @@ def test_batchnorm_keeps_channels_last_layout():
     w, b = Tensor(rng.standard_normal(3)), Tensor(rng.standard_normal(3))
     a = BatchNorm2dFunction.apply(Tensor(nchw), w, b)
     c = BatchNorm2dFunction.apply(Tensor(nhwc_view), w, b)
-    np.testing.assert_allclose(a.data, c.data, rtol=1e-5, atol=1e-6)
-    assert c.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
+    assert c.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
     # backward agrees too, whatever the memory order of the incoming gradient
     g = rng.standard_normal(nchw.shape).astype(np.float32)
     grads = []
@@ -403,7 +403,7 @@ def test_batchnorm_keeps_channels_last_layout():
         w = Tensor(np.full(3, 1.5, np.float32), requires_grad=True)
         b = Tensor(np.zeros(3, np.float32), requires_grad=True)
         BatchNorm2dFunction.apply(x, w, b).backward(g_arr)
-        grads.append((x.grad.data, w.grad.data, b.grad.data))
+        grads.append((x.grad.numpy(), w.grad.numpy(), b.grad.numpy()))
     for other in grads[1:]:
         for u, v in zip(grads[0], other):
             np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
@@ -447,19 +447,19 @@ def test_batchnorm_function_with_given_batch_stats_matches():
     w, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.zeros(3), requires_grad=True)
 
     def fn(x, w, b):  # the statistics are recomputed from x at every perturbation, as in training
-        mean, var = batch_stats(x.data)
+        mean, var = batch_stats(x.numpy())
         return BatchNorm2dFunction.apply(x, w, b, mean=mean, var=var, batch_stats=True)
 
     assert gradcheck(fn, (x, w, b))
-    mean, var = batch_stats(x.data)
-    np.testing.assert_allclose(mean, x.data.mean(axis=(0, 2, 3)), rtol=1e-12)
-    np.testing.assert_allclose(var, x.data.var(axis=(0, 2, 3)), rtol=1e-12)
+    mean, var = batch_stats(x.numpy())
+    np.testing.assert_allclose(mean, x.numpy().mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(var, x.numpy().var(axis=(0, 2, 3)), rtol=1e-12)
 
 
 def test_batchnorm_module_gradcheck_float64():
     manual_seed(0)
     bn = nn.BatchNorm2d(2).double()
-    bn.weight.data[:] = [1.5, 0.7]
+    bn.weight.numpy()[:] = [1.5, 0.7]
     x = Tensor(np.random.default_rng(1).standard_normal((2, 2, 2, 3)), requires_grad=True)
     assert gradcheck(lambda x, w, b: bn(x) * Tensor(np.arange(24.0).reshape(2, 2, 2, 3)), (x, bn.weight, bn.bias))
 
@@ -475,26 +475,26 @@ def test_dropout_rate_scaling_and_eval():
     drop = nn.Dropout(p)
     x = Tensor(np.random.default_rng(0).uniform(1, 2, (400, 500)).astype(np.float32), requires_grad=True)
     y = drop(x)
-    zeros = y.data == 0
+    zeros = y.numpy() == 0
     assert abs(zeros.mean() - p) < 0.005
     kept = ~zeros
-    np.testing.assert_allclose(y.data[kept], x.data[kept] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y.numpy()[kept], x.numpy()[kept] / (1 - p), rtol=1e-6)
     assert y.dtype == np.float32
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / (1 - p), rtol=1e-6)   # gradient is the mask
+    np.testing.assert_allclose(x.grad.numpy(), kept / (1 - p), rtol=1e-6)   # gradient is the mask
     drop.eval()
     assert drop(x) is x
     assert nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, 0)
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).numpy(), 0)
 
 
 def test_dropout_reproducible_with_manual_seed():
     x = Tensor(np.ones((50, 50), np.float32))
     manual_seed(7)
-    a = nn.Dropout(0.5)(x).data
+    a = nn.Dropout(0.5)(x).numpy()
     manual_seed(7)
-    b = nn.Dropout(0.5)(x).data
-    c = nn.Dropout(0.5)(x).data
+    b = nn.Dropout(0.5)(x).numpy()
+    c = nn.Dropout(0.5)(x).numpy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(b, c)
 
@@ -535,25 +535,25 @@ def test_init_bounds_and_std():
     t = Tensor(np.zeros((300, 200), np.float32))
     init.xavier_uniform_(t, gain=2.0)
     bound = 2.0 * math.sqrt(6 / 500)
-    assert t.dtype == np.float32 and np.abs(t.data).max() <= bound
-    assert np.abs(t.data).max() > 0.99 * bound
-    assert t.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert t.dtype == np.float32 and np.abs(t.numpy()).max() <= bound
+    assert np.abs(t.numpy()).max() > 0.99 * bound
+    assert t.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
     init.xavier_normal_(t)
-    assert t.data.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
+    assert t.numpy().std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
     init.kaiming_uniform_(t, nonlinearity="relu")
     bound = math.sqrt(2) * math.sqrt(3 / 200)
-    assert np.abs(t.data).max() <= bound and t.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert np.abs(t.numpy()).max() <= bound and t.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
     init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu")
-    assert t.data.std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
-    assert abs(t.data.mean()) < 0.01
+    assert t.numpy().std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+    assert abs(t.numpy().mean()) < 0.01
     init.uniform_(t, -0.5, 0.25)
-    assert t.data.min() >= -0.5 and t.data.max() < 0.25
+    assert t.numpy().min() >= -0.5 and t.numpy().max() < 0.25
     init.normal_(t, 3.0, 0.5)
-    assert t.data.mean() == pytest.approx(3.0, abs=0.01) and t.data.std() == pytest.approx(0.5, rel=0.02)
+    assert t.numpy().mean() == pytest.approx(3.0, abs=0.01) and t.numpy().std() == pytest.approx(0.5, rel=0.02)
     init.zeros_(t)
-    assert not t.data.any()
+    assert not t.numpy().any()
     init.ones_(t)
-    assert (t.data == 1).all()
+    assert (t.numpy() == 1).all()
     with pytest.raises(ValueError, match="mode"):
         init.kaiming_uniform_(t, mode="fan_avg")
 
@@ -562,14 +562,14 @@ def test_default_layer_init_matches_pytorch_bounds():
     manual_seed(0)
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)             # kaiming_uniform_(a=sqrt(5)) reduces to 1/sqrt(fan_in)
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.weight.data).max() > 0.99 * bound
-    assert np.abs(lin.bias.data).max() <= bound
+    assert np.abs(lin.weight.numpy()).max() <= bound and np.abs(lin.weight.numpy()).max() > 0.99 * bound
+    assert np.abs(lin.bias.numpy()).max() <= bound
     conv = nn.Conv2d(16, 32, 3)
     bound = 1 / math.sqrt(16 * 9)
-    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.bias.data).max() <= bound
-    assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert np.abs(conv.weight.numpy()).max() <= bound and np.abs(conv.bias.numpy()).max() <= bound
+    assert conv.weight.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.05)
     bn = nn.BatchNorm2d(3)
-    assert (bn.weight.data == 1).all() and (bn.bias.data == 0).all()
+    assert (bn.weight.numpy() == 1).all() and (bn.bias.numpy() == 0).all()
 
 
 def test_no_grad_forward_builds_no_graph():

@@ -21,7 +21,7 @@ def run(optimizer_cls, grads=(G1, G2), start=(1.0, 2.0), dtype=np.float64, **kwa
     for g in grads:
         p.grad = Tensor(np.array(g, dtype=dtype))
         opt.step()
-        history.append(p.data.copy())
+        history.append(p.numpy().copy())
     return history
 
 
@@ -136,10 +136,10 @@ def test_params_without_grad_are_skipped_and_zero_grad():
     opt = SGD([a, b], lr=0.1, momentum=0.9)
     a.grad = Tensor(np.ones(2))
     opt.step()
-    np.testing.assert_array_equal(b.data, 1)
+    np.testing.assert_array_equal(b.numpy(), 1)
     assert b not in opt.state and a in opt.state
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(a.grad.data, 0)
+    np.testing.assert_array_equal(a.grad.numpy(), 0)
     assert b.grad is None
     opt.zero_grad()
     assert a.grad is None
@@ -152,7 +152,7 @@ def test_param_groups_with_own_hyperparameters():
     assert opt.param_groups[1]["momentum"] == 0.5
     a.grad, b.grad = Tensor(np.ones(1)), Tensor(np.ones(1))
     opt.step()
-    np.testing.assert_allclose([a.data[0], b.data[0]], [0.9, 0.0])
+    np.testing.assert_allclose([a.numpy()[0], b.numpy()[0]], [0.9, 0.0])
 
 
 def test_closure_is_evaluated():
@@ -166,7 +166,7 @@ def test_closure_is_evaluated():
         return loss
 
     assert opt.step(closure).item() == 9.0
-    np.testing.assert_allclose(p.data, [3.0 - 0.6])
+    np.testing.assert_allclose(p.numpy(), [3.0 - 0.6])
 
 
 def test_argument_validation():
@@ -203,7 +203,7 @@ def test_argument_validation():
 def _quadratic_grads(params, step):
     """Deterministic gradients that depend on the parameters (so the trajectories must match)."""
     for i, p in enumerate(params):
-        p.grad = Tensor(p.data * 0.5 + np.sin(step + i + np.arange(p.size).reshape(p.shape)).astype(p.dtype))
+        p.grad = Tensor(p.numpy() * 0.5 + np.sin(step + i + np.arange(p.numel()).reshape(p.shape)).astype(p.dtype))
 
 
 @pytest.mark.parametrize("make", [
@@ -219,7 +219,7 @@ def test_state_dict_resume_is_exact(make):
     for step in range(3):
         _quadratic_grads(params, step)
         opt.step()
-    saved_params = [p.data.copy() for p in params]
+    saved_params = [p.numpy().copy() for p in params]
     saved_state = opt.state_dict()
     assert sorted(saved_state) == ["param_groups", "state"]
     assert [g["params"] for g in saved_state["param_groups"]] in ([[0, 1]], [[0], [1]])
@@ -235,7 +235,7 @@ def test_state_dict_resume_is_exact(make):
         _quadratic_grads(fresh, step)
         other.step()
     for p, q in zip(params, fresh):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
         assert q.dtype == np.float32
 
 

@@ -32,7 +32,7 @@ def _step(seed):
     h = h.conv2d(w2, padding=1, stride=1).relu().max_pool2d(2, padding=1)
     loss = (h.flatten(1) @ lin).cross_entropy(np.arange(24) % 5)
     loss.backward()
-    return [loss.data, *running] + [t.grad.data for t in (x, w1, w2, lin, gamma, beta)]
+    return [loss.numpy(), *running] + [t.grad.numpy() for t in (x, w1, w2, lin, gamma, beta)]
 
 
 def test_results_are_bit_identical_on_any_thread_count(threads, monkeypatch):
@@ -91,7 +91,7 @@ def test_set_num_threads_is_reported_back(threads):
 def _conv_sum(_):
     x = tg.Tensor(np.ones((16, 4, 12, 12), dtype=np.float32))
     w = tg.Tensor(np.ones((5, 4, 3, 3), dtype=np.float32))
-    return float(x.conv2d(w).relu().max_pool2d(2).sum().data)
+    return float(x.conv2d(w).relu().max_pool2d(2).sum().numpy())
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")

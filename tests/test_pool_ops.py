@@ -22,15 +22,14 @@ MODES = ("constant", "reflect", "replicate", "circular")
 
 def valid_pad(mode, size, left, right):
     """torch's rules for one padded dimension."""
-    out = size + left + right
+    out, kept = size + left + right, size - max(0, -left) - max(0, -right)
     if mode == "constant":
-        return out >= 0
+        return kept >= 0
     if mode == "reflect":
         return left < size and right < size and out >= 1
     if mode == "replicate":
         return out >= 1
-    kept = size - max(0, -left) - max(0, -right)
-    return out >= 0 and max(left, right, 0) <= kept
+    return out >= 0 and max(left, right, 0) <= (kept if out else size)  # wraps at most once
 
 
 @st.composite
@@ -54,17 +53,17 @@ def pad_cases(draw, modes=MODES):
 def draw_widths(draw, mode, size):
     """(left, right) valid for ``mode`` on a dimension of ``size``: crops, asymmetric pads, and pads
     as large as the mode allows."""
-    if mode == "circular":  # pads at most what is left after the crops
-        left = draw(st.integers(-size, size))
+    if mode in ("constant", "circular"):  # crops at most the whole input; circular pads at most what is kept
+        high = size + 1 if mode == "constant" else size
+        left = draw(st.integers(-size, high))
         kept = size - max(0, -left)
-        right = draw(st.integers(-kept, kept))
+        right = draw(st.integers(-kept, high if mode == "constant" else kept))
         kept -= max(0, -right)
-        widths = (min(left, kept), right)
-    else:
-        need = 0 if mode == "constant" else 1  # output elements at least
+        widths = (left, right) if mode == "constant" else (min(left, kept), right)
+    else:  # reflect and replicate leave an element; their pads may exceed a crop on the other side
         low, high = -size - 2, (size - 1 if mode == "reflect" else size + 1)
-        left = draw(st.integers(max(low, need - size - high), high))
-        widths = (left, draw(st.integers(max(low, need - size - left), high)))
+        left = draw(st.integers(max(low, 1 - size - high), high))
+        widths = (left, draw(st.integers(max(low, 1 - size - left), high)))
     assert valid_pad(mode, size, *widths)
     return widths
 
@@ -202,6 +201,8 @@ def test_pad_edge_cases():
     np.testing.assert_array_equal(pad(x, (3, -4), mode="replicate").numpy().ravel(), [0, 0, 0, 0, 1])
     np.testing.assert_array_equal(pad(x, (-1, 2), mode="circular").numpy().ravel(), [1, 2, 3, 4, 5, 1, 2])
     assert pad(x, (1, 1), mode="reflect", value=0).shape == (1, 1, 8)  # value=0 is allowed in every mode
+    assert pad(Tensor(np.ones((1, 1, 2))), (1, -3), mode="circular").shape == (1, 1, 0)  # nothing left to wrap
+    assert pad(Tensor(np.ones(())), ()).shape == ()
 
 
 def test_pad_errors():
@@ -230,8 +231,10 @@ def test_pad_errors():
         pad(x, (3, 0), mode="reflect")
     with pytest.raises(ValueError, match="mode='replicate' needs non-empty dimensions"):
         pad(Tensor(np.ones((1, 0, 3))), (1, 1), mode="replicate")
-    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) of dimension 2 \(size 3\) leaves -1 elements"):
+    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) crops 4 elements from dimension 2, which has only 3"):
         pad(x, (-2, -2))
+    with pytest.raises(ValueError, match=r"pad: padding \(5, -4\) crops 4 elements from dimension 2"):
+        pad(x, (5, -4))  # torch crops before it pads
     with pytest.raises(ValueError, match="leaves 0 elements; mode='reflect' needs at least 1"):
         pad(x, (-2, -1), mode="reflect")
     with pytest.raises(ValueError, match="circular padding .* would wrap around more than once: it keeps 1 of its 3"):
@@ -337,6 +340,14 @@ def test_adaptive_nan_and_empty_cases():
     assert adaptive_max_pool2d(Tensor(np.zeros((0, 3, 4, 5))), 2).shape == (0, 3, 2, 2)
     assert adaptive_avg_pool2d(Tensor(np.zeros((2, 0, 4, 5))), 2).shape == (2, 0, 2, 2)
     assert adaptive_max_pool1d(Tensor(np.zeros((3, 5))), 0).shape == (3, 0)
+
+
+def test_adaptive_avg_keeps_inf_in_its_own_bins():
+    x = Tensor(np.array([[1.0, np.inf, 2.0, 3.0, 4.0]]), requires_grad=True)
+    np.testing.assert_array_equal(adaptive_avg_pool1d(x, 3).numpy(), [[np.inf, np.inf, 3.5]])  # bins [0,2) [1,4) [3,5)
+    np.testing.assert_array_equal(adaptive_avg_pool1d(x, 2).numpy(), [[np.inf, 3.0]])  # bins [0,3) [2,5)
+    adaptive_avg_pool1d(x, 2).backward(np.array([[0.0, 3.0]]))
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 1, 1, 1]])
 
 
 def test_adaptive_keeps_float32():

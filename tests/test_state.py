@@ -28,7 +28,7 @@ def test_round_trip_dtypes_and_metadata(tmp_path):
     loaded = load(path)
     assert set(loaded) == set(arrays)
     for key, value in arrays.items():
-        expected = value.data if isinstance(value, Tensor) else value
+        expected = value.numpy() if isinstance(value, Tensor) else value
         assert loaded[key].dtype == expected.dtype and loaded[key].shape == expected.shape, key
         np.testing.assert_array_equal(loaded[key], expected)
     assert loaded["count"].shape == ()

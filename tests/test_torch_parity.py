@@ -104,19 +104,19 @@ def test_cnn_logits_and_gradients_match(dtype, direction, tmp_path):
     out = ours(Tensor(x))
     t_out = theirs(torch.from_numpy(x))
     assert out.dtype == dtype
-    check_close(out.data, t_out.detach().numpy(), dtype, "train logits")
+    check_close(out.numpy(), t_out.detach().numpy(), dtype, "train logits")
     out.cross_entropy(target).backward()
     torch.nn.functional.cross_entropy(t_out, torch.from_numpy(target)).backward()
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-        check_close(p.grad.data, q.grad.numpy(), dtype, f"grad of {name}")
+        check_close(p.grad.numpy(), q.grad.numpy(), dtype, f"grad of {name}")
     for (name, b), c in zip(ours.named_buffers(), theirs.buffers()):
-        check_close(b.data, c.numpy(), dtype, f"buffer {name}")
+        check_close(b.numpy(), c.numpy(), dtype, f"buffer {name}")
 
     # evaluation mode: running statistics
     ours.eval()
     theirs.eval()
     with torch.no_grad():
-        check_close(ours(Tensor(x)).data, theirs(torch.from_numpy(x)).numpy(), dtype, "eval logits")
+        check_close(ours(Tensor(x)).numpy(), theirs(torch.from_numpy(x)).numpy(), dtype, "eval logits")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -131,7 +131,7 @@ def test_dropout_model_in_eval_matches(dtype, tmp_path):
     theirs.eval()
     x = images(dtype, seed=1)
     with torch.no_grad():
-        check_close(ours(Tensor(x)).data, theirs(torch.from_numpy(x)).numpy(), dtype, "eval logits")
+        check_close(ours(Tensor(x)).numpy(), theirs(torch.from_numpy(x)).numpy(), dtype, "eval logits")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -219,4 +219,4 @@ def test_scheduler_lrs_match(name, make_ours, make_theirs, steps, optimizer):
     ours.append((sched.get_last_lr()[0], momentum(opt)))
     theirs.append((t_sched.get_last_lr()[0], momentum(t_opt)))
     np.testing.assert_allclose(np.array(ours, dtype=float), np.array(theirs, dtype=float), rtol=1e-15, atol=0)
-    np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-12)

@@ -128,20 +128,21 @@ def axis_args(draw, ndim):
     return tuple(a - ndim if draw(st.booleans()) else a for a in axes)
 
 
-REDUCTIONS = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+REDUCTIONS = {"sum": torch.sum, "mean": torch.mean, "amax": torch.amax, "amin": torch.amin}
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
 @settings(max_examples=25)
 @given(data=st.data(), keepdims=st.booleans())
 def test_reduction(name, data, keepdims):
-    x = data.draw(arrays(SMALL, unique=name in ("max", "min")), label="x")
+    x = data.draw(arrays(SMALL, unique=name in ("amax", "amin")), label="x")
     axis = data.draw(axis_args(x.ndim), label="axis")
     theirs = REDUCTIONS[name]
     if x.ndim == 0:
         compare(data, lambda t: getattr(t, name)(), theirs, x)
     else:
-        compare(data, lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
+        ours_axis = () if axis is None and name in ("amax", "amin") else axis
+        compare(data, lambda t: getattr(t, name)(ours_axis, keepdims),
                 lambda r: theirs(r, dim=torch_axes(axis, x.ndim), keepdim=keepdims), x)
 
 
@@ -150,7 +151,7 @@ def test_reduction(name, data, keepdims):
 def test_max_over_one_dim_matches_torch_max_values(data, keepdims):
     x = data.draw(arrays(shapes(min_dims=1, max_dims=3, max_side=4), unique=True), label="x")
     dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
-    compare(data, lambda t: t.max(dim=dim, keepdims=keepdims),
+    compare(data, lambda t: t.max(dim=dim, keepdims=keepdims).values,
             lambda r: torch.max(r, dim=dim, keepdim=keepdims).values, x)
 
 
@@ -158,9 +159,26 @@ def test_max_with_ties_matches_amax():
     x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
     for axis in (None, 1, 0):
         t, r = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        t.max(axis=axis).sum().backward()
+        t.amax(() if axis is None else axis).sum().backward()
         torch.amax(r, dim=torch_axes(axis, 2)).sum().backward()
         np.testing.assert_allclose(t.grad.numpy(), r.grad.numpy(), rtol=1e-15)
+
+
+def test_max_with_ties_over_a_dim_sends_the_gradient_to_the_returned_index():
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    for dim in (1, 0):
+        t, r = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        values, indices = t.max(dim)
+        ref_values, ref_indices = r.max(dim)
+        np.testing.assert_array_equal(indices.numpy(), ref_indices.numpy())
+        values.sum().backward()
+        ref_values.sum().backward()
+        np.testing.assert_array_equal(t.grad.numpy(), r.grad.numpy())
+    whole = Tensor(x, requires_grad=True)
+    whole.max().backward()  # max() of everything: ties share the gradient, as torch.max(x) does
+    ref = torch.tensor(x, requires_grad=True)
+    ref.max().backward()
+    np.testing.assert_array_equal(whole.grad.numpy(), ref.grad.numpy())
 
 
 # ----------------------------------------------------------------------------------------------

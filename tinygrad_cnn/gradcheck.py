@@ -51,8 +51,8 @@ def _analytic_jacobians(fn, inputs, wrt):
     """One (n_out, n_in) matrix per tensor in ``wrt``, one backward pass per output element."""
     saved_grads = [t.grad for t in wrt]
     outs = _outputs(fn, inputs)
-    sizes = [o.size for o in outs]
-    jacobians = [np.zeros((sum(sizes), t.size)) for t in wrt]
+    sizes = [o.numel() for o in outs]
+    jacobians = [np.zeros((sum(sizes), t.numel())) for t in wrt]
     try:
         row = 0
         for o, size in zip(outs, sizes):
@@ -60,7 +60,7 @@ def _analytic_jacobians(fn, inputs, wrt):
                 for t in wrt:
                     t.grad = None
                 if o.requires_grad:
-                    seed = np.zeros(o.size, dtype=o.dtype)
+                    seed = np.zeros(o.numel(), dtype=o.dtype)
                     seed[j] = 1
                     o.backward(seed.reshape(o.shape), retain_graph=True)
                 for jac, t in zip(jacobians, wrt):

@@ -11,7 +11,7 @@ import numpy as np
 # the names PyTorch prints in "not implemented for 'Long'"
 _TORCH_NAMES = {"int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
-REDUCTIONS = ("none", "mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def is_tensor(value):
@@ -76,15 +76,12 @@ def as_array(fn, name, value):
 
 
 def float_operand(fn, name, value, dtype):
-    """A target or weight for a Function input: a Tensor as is (so it gets a gradient), anything
-    else as an ndarray of ``dtype``. Returns (operand, its ndarray)."""
+    """A target or weight that becomes a Function input: a Tensor as is (so it gets a gradient),
+    anything else as an ndarray of ``dtype``. Returns (operand, the ndarray as given)."""
     array = as_array(fn, name, value)
     if array.dtype.kind == "b":
         raise TypeError(f"{fn}: {name} must hold numbers, got dtype bool (convert it with .float())")
-    if is_tensor(value):
-        return value, array
-    array = array.astype(dtype, copy=False)
-    return array, array
+    return (value if is_tensor(value) else array.astype(dtype, copy=False)), array
 
 
 def no_grad_needed(fn, name, value):

@@ -123,13 +123,13 @@ def gelu(input, approximate="none"):
 # ----------------------------------------------------------------------------------- sigmoid family
 
 
-def _sigmoid(x):
+def stable_sigmoid(x):
     """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _softplus(x):
+def stable_softplus(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), finite for any finite x."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -139,7 +139,7 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid(x)
+        s = stable_sigmoid(x)
         ctx.save_for_backward(x, s)
         return x * s
 
@@ -161,14 +161,14 @@ class Mish(Function):
 
     @staticmethod
     def forward(ctx, x):
-        t = np.tanh(_softplus(x))
+        t = np.tanh(stable_softplus(x))
         ctx.save_for_backward(x, t)
         return x * t
 
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
-        return grad * (t + x * _sigmoid(x) * (1 - t * t))
+        return grad * (t + x * stable_sigmoid(x) * (1 - t * t))
 
 
 def mish(input, inplace=False):
@@ -188,12 +188,12 @@ class Softplus(Function):
         linear = z > threshold
         ctx.save_for_backward(z, linear)
         with np.errstate(divide="ignore", invalid="ignore"):  # beta = 0 gives inf, as in PyTorch
-            return np.where(linear, x, _softplus(z) / beta)
+            return np.where(linear, x, stable_softplus(z) / beta)
 
     @staticmethod
     def backward(ctx, grad):
         z, linear = ctx.saved_tensors
-        return np.where(linear, grad, grad * _sigmoid(z))
+        return np.where(linear, grad, grad * stable_sigmoid(z))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -214,7 +214,7 @@ class LogSigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _sigmoid(-x)
+        return grad * stable_sigmoid(-x)
 
 
 def logsigmoid(input):
