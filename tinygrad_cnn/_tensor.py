@@ -433,15 +433,13 @@ class Tensor(MathMethods, ShapeMethods):
                     f"write x = x.op(...) instead of changing it in place"
                 )
             old = Tensor._from_op(self._data, self._ctx)
-            result = compute(old)
-            if result.dtype != self.dtype:
-                raise RuntimeError(f"{op}: the result type {result.dtype} can't be cast to the tensor's {self.dtype}")
-            self._data, self._ctx, self._requires_grad = result._data, result._ctx, result._requires_grad
+            result = _cast_back(op, compute(old), self.dtype)
+            data = result._data if result._data.flags.writeable else result._data.copy()
+            self._data, self._ctx, self._requires_grad = data, result._ctx, result._requires_grad
         else:
             with no_grad():
-                result = compute(self)
-            value = result._data if isinstance(result, Tensor) else result
-            np.copyto(self._data, value, casting="unsafe")  # keeps this array, and the dtype
+                result = _cast_back(op, compute(self), self.dtype)
+            np.copyto(self._data, result._data)  # keeps this array (and so every alias of it)
         self._version[0] += 1
         return self
 
@@ -518,6 +516,16 @@ class Tensor(MathMethods, ShapeMethods):
             self._grad = Tensor(np.array(grad, dtype=self.dtype, copy=True))  # a fresh array the user may own
         else:
             np.add(self._grad._data, grad, out=self._grad._data)
+
+
+def _cast_back(op, result, dtype):
+    """An in-place op's result in the tensor's own dtype: float64 into float32 is fine, as in
+    PyTorch, but a float result into an integer tensor (or an int into bool) is refused."""
+    if result.dtype == dtype:
+        return result
+    if "biuf".index(result.dtype.kind) > "biuf".index(dtype.kind) and not (result.dtype.kind in "iu" and dtype.kind in "iu"):
+        raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {dtype}")
+    return result._cast(dtype)
 
 
 def _input_gradient(name, g, parent):

@@ -44,7 +44,9 @@ def _numerical_jacobian(fn, inputs, tensor, eps):
                 columns.append((plus - minus) / (2 * eps))
     finally:
         tensor._data = original
-    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    if columns:
+        return np.stack(columns, axis=1)
+    return np.zeros((sum(o.numel() for o in _outputs(fn, inputs)), 0))  # an empty input: no columns
 
 
 def _analytic_jacobians(fn, inputs, wrt):

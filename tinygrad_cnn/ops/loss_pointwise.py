@@ -100,8 +100,10 @@ class SmoothL1Loss(Function):
     @staticmethod
     def forward(ctx, x, y, reduction="mean", beta=1.0):
         ctx.beta = beta
-        return _difference_forward(ctx, x, y, None, reduction,
-                                   lambda d: np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta))
+        def value(d):
+            return np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta)
+
+        return _difference_forward(ctx, x, y, None, reduction, value)
 
     @staticmethod
     def backward(ctx, grad):
@@ -114,9 +116,10 @@ class HuberLoss(Function):
     @staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean", delta=1.0):
         ctx.delta = delta
-        return _difference_forward(ctx, x, y, weight, reduction,
-                                   lambda d: np.where(np.abs(d) < delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta)),
-                                   mean_over_weights=False)
+        def value(d):
+            return np.where(np.abs(d) < delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
+
+        return _difference_forward(ctx, x, y, weight, reduction, value, mean_over_weights=False)
 
     @staticmethod
     def backward(ctx, grad):
