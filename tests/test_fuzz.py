@@ -121,7 +121,7 @@ def assert_matches(out, expected, rtol=1e-4, atol=1e-5):
     expected = np.asarray(expected)
     assert out.shape == expected.shape, (out.shape, expected.shape)
     if expected.size:
-        np.testing.assert_allclose(out.data.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(out.numpy().astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
                                    equal_nan=True)
 
 
@@ -245,10 +245,10 @@ def test_binary_ops_on_tensors(name, a, b, swap):
         return
     if out is RAISED:  # only bool - bool, and integers to negative integer powers, may fail
         assert (name == "sub" and a.dtype == b.dtype == np.bool_) or (
-            name == "pow" and a.dtype.kind in "bi" and b.dtype.kind in "bi" and (b.data < 0).any())
+            name == "pow" and a.dtype.kind in "bi" and b.dtype.kind in "bi" and (b.numpy() < 0).any())
         return
     with np.errstate(all="ignore"):
-        expected = ref(a.data, b.data)
+        expected = ref(a.numpy(), b.numpy())
     assert out.shape == shape
     assert_matches(out, expected)
     assert_backward_ok(out, [a, b])
@@ -286,7 +286,7 @@ def test_unary_ops(name, a):
     if out is RAISED:
         assert name == "neg" and a.dtype == np.bool_
         return
-    x = a.data if a.dtype.kind == "f" or name in ("neg", "abs", "relu") else a.data.astype(np.float32)
+    x = a.numpy() if a.dtype.kind == "f" or name in ("neg", "abs", "relu") else a.numpy().astype(np.float32)
     with np.errstate(all="ignore"):
         assert_matches(out, ref(x))
     if name in ("exp", "log", "sqrt", "sigmoid", "tanh"):
@@ -305,7 +305,7 @@ def test_comparisons(a, b, name):
         assert name in ("eq", "ne") and not isinstance(b, (Tensor, float))
         return
     assert out.dtype == np.bool_ and not out.requires_grad
-    other = b.data if isinstance(b, Tensor) else b
+    other = b.numpy() if isinstance(b, Tensor) else b
     assert out.shape == np.broadcast_shapes(a.shape, np.shape(other))
 
 
@@ -328,7 +328,7 @@ def test_reductions(a, name, axis, keepdims, use_dim):
     assert out is not RAISED, "a valid reduction was rejected"
     ref = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}[name]
     with np.errstate(all="ignore"):
-        expected = ref(a.data, axis=axes, keepdims=keepdims) if a.ndim else a.data
+        expected = ref(a.numpy(), axis=axes, keepdims=keepdims) if a.ndim else a.numpy()
     assert_matches(out, expected, rtol=1e-3, atol=1e-4)
     assert_backward_ok(out, [a])
 
@@ -341,9 +341,9 @@ def test_argmax(a, axis, keepdims):
         return
     assert out.dtype.kind == "i"
     if axis is None:
-        assert out.data == np.argmax(a.data)
+        assert out.numpy() == np.argmax(a.numpy())
     elif a.ndim:
-        np.testing.assert_array_equal(out.data, np.argmax(a.data, axis=axis, keepdims=keepdims))
+        np.testing.assert_array_equal(out.numpy(), np.argmax(a.numpy(), axis=axis, keepdims=keepdims))
 
 
 @fuzz
@@ -356,7 +356,7 @@ def test_softmax(a, name, axis):
         assert out is RAISED
         return
     assert out is not RAISED, "a valid softmax was rejected"
-    x = a.data.astype(np.float64)
+    x = a.numpy().astype(np.float64)
     if a.ndim and a.size:
         e = np.exp(x - x.max(axis=axes, keepdims=True))
         s = e / e.sum(axis=axes, keepdims=True)
@@ -379,7 +379,7 @@ def test_reshape(a, shape):
         shape = list(shape[0])
     try:
         ints = all(isinstance(s, int) and not isinstance(s, bool) and s >= -1 for s in shape)  # NumPy takes any < 0
-        expected = np.reshape(a.data, shape) if ints else None
+        expected = np.reshape(a.numpy(), shape) if ints else None
     except (ValueError, TypeError):
         expected = None
     if expected is None:
@@ -398,7 +398,7 @@ def test_permute(a, perm):
         perm = list(perm[0])
     try:
         ok = all(isinstance(p, int) and not isinstance(p, bool) for p in perm) and len(perm) == a.ndim
-        expected = np.transpose(a.data, perm) if ok else None
+        expected = np.transpose(a.numpy(), perm) if ok else None
     except Exception:  # noqa: BLE001 - NumPy's AxisError etc.: an invalid permutation
         expected = None
     if expected is None:
@@ -418,10 +418,10 @@ def test_axis_movement(a, name, d0, d1):
     out = attempt(call, name)
     if out is RAISED:
         return
-    assert out.size == a.size
+    assert out.numel() == a.numel()
     if name == "unsqueeze":
         assert out.ndim == a.ndim + 1
-    np.testing.assert_array_equal(np.sort(out.data, axis=None), np.sort(a.data, axis=None))
+    np.testing.assert_array_equal(np.sort(out.numpy(), axis=None), np.sort(a.numpy(), axis=None))
     assert_backward_ok(out, [a])
 
 
@@ -438,7 +438,7 @@ def test_getitem(a, index):
     out = attempt(lambda: a[index], r"index", allowed=(IndexError, TypeError, ValueError))
     try:
         with np.errstate(all="ignore"):
-            expected = np.asarray(a.data[index])
+            expected = np.asarray(a.numpy()[index])
     except Exception:  # noqa: BLE001 - anything NumPy refuses, we must refuse too
         expected = None
     if expected is None or isinstance(index, float) or (isinstance(index, tuple) and any(
@@ -458,7 +458,7 @@ def test_cat_and_stack(items, axis, name, junk):
     out = attempt(lambda: getattr(Tensor, name)(args, axis=axis), name)
     if out is RAISED or junk is not None:
         return
-    arrays_, ax = [t.data for t in items], 0 if axis is None else axis  # None: the default axis 0
+    arrays_, ax = [t.numpy() for t in items], 0 if axis is None else axis  # None: the default axis 0
     expected = np.concatenate(arrays_, axis=ax) if name == "cat" else np.stack(arrays_, axis=ax)
     assert_matches(out, expected)
     assert_backward_ok(out, items)
@@ -485,7 +485,7 @@ def test_matmul(operands):
     a, b = operands
     out = attempt(lambda: a @ b, r"matmul")
     try:
-        expected = np.matmul(a.data, b.data)
+        expected = np.matmul(a.numpy(), b.numpy())
     except (ValueError, TypeError):
         expected = None
     if expected is None or a.ndim == 0 or b.ndim == 0:
@@ -506,12 +506,12 @@ def test_conversions(a, dtype):
     out = attempt(lambda: a.astype(dtype), "astype")
     if out is not RAISED:
         assert out.dtype == np.dtype(dtype) and out.shape == a.shape
-        np.testing.assert_array_equal(out.data, a.data.astype(dtype))
+        np.testing.assert_array_equal(out.numpy(), a.numpy().astype(dtype))
         assert out.requires_grad == (a.requires_grad and out.dtype.kind == "f")
     item = attempt(a.item, r"item")
-    assert (item is RAISED) == (a.size != 1)
+    assert (item is RAISED) == (a.numel() != 1)
     truth = attempt(lambda: bool(a), r"truth value")
-    assert (truth is RAISED) == (a.size != 1)
+    assert (truth is RAISED) == (a.numel() != 1)
     length = attempt(lambda: len(a), r"len\(\) of a 0-d tensor")
     assert (length is RAISED) == (a.ndim == 0)
 
@@ -546,7 +546,7 @@ def test_detect_anomaly(values, name):
                   allowed=(FloatingPointError,))
     if out is RAISED:
         return
-    assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
+    assert np.isfinite(out.numpy()).all() and np.isfinite(x.grad.numpy()).all()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -683,7 +683,7 @@ def test_conv2d(call):
     if max(pads) > 1000:  # valid, but may need more memory than there is: a clear error is fine too
         return
     assert out is not RAISED, "a valid conv2d was rejected"
-    expected = naive_conv(x.data, w.data.astype(np.float64), None if bias is None else bias.data.astype(np.float64),
+    expected = naive_conv(x.numpy(), w.numpy().astype(np.float64), None if bias is None else bias.numpy().astype(np.float64),
                           s, pads, d, groups)
     assert_matches(out, expected, rtol=1e-3, atol=1e-3)
     assert out.dtype == np.result_type(x.dtype, w.dtype)
@@ -722,7 +722,7 @@ def test_pooling(call, name):
         return
     assert out is not RAISED, f"a valid {name} was rejected"
     fill = -np.inf if name == "max_pool2d" else 0.0
-    xp = np.pad(x.data.astype(np.float64), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=fill)
+    xp = np.pad(x.numpy().astype(np.float64), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=fill)
     out_h, out_w = (xp.shape[2] - k[0]) // s[0] + 1, (xp.shape[3] - k[1]) // s[1] + 1
     windows = [xp[:, :, i: i + s[0] * (out_h - 1) + 1: s[0], j: j + s[1] * (out_w - 1) + 1: s[1]]
                for i in range(k[0]) for j in range(k[1])]
@@ -762,7 +762,7 @@ def test_cross_entropy(call):
     out = attempt(lambda: logits.cross_entropy(target, reduction=reduction, label_smoothing=smoothing),
                   "cross_entropy")
     try:
-        t = target.data if isinstance(target, Tensor) else np.asarray(target)
+        t = target.numpy() if isinstance(target, Tensor) else np.asarray(target)
     except ValueError:
         t = None
     valid = (logits.ndim == 2 and logits.dtype.kind == "f" and 0 not in logits.shape and t is not None
@@ -773,7 +773,7 @@ def test_cross_entropy(call):
         assert out is RAISED
         return
     assert out is not RAISED, "a valid cross_entropy was rejected"
-    x = logits.data.astype(np.float64)
+    x = logits.numpy().astype(np.float64)
     logp = x - x.max(1, keepdims=True)
     logp -= np.log(np.exp(logp).sum(1, keepdims=True))
     losses = -(1 - smoothing) * logp[np.arange(len(t)), t] - smoothing / x.shape[1] * logp.sum(1)
@@ -815,13 +815,13 @@ def test_linear(call, x, fit):
         return
     assert layer is not RAISED
     if fit and x.ndim:
-        x = Tensor(np.resize(x.data, x.shape[:-1] + (args["in_features"],)), requires_grad=x.requires_grad)
+        x = Tensor(np.resize(x.numpy(), x.shape[:-1] + (args["in_features"],)), requires_grad=x.requires_grad)
     out = attempt(lambda: layer(x), "Linear")
     if x.ndim == 0 or x.shape[-1] != args["in_features"]:
         assert out is RAISED
         return
     assert out is not RAISED, "a valid Linear call was rejected"
-    expected = x.data.astype(np.float64) @ layer.weight.data.T + (layer.bias.data if args["bias"] else 0)
+    expected = x.numpy().astype(np.float64) @ layer.weight.numpy().T + (layer.bias.numpy() if args["bias"] else 0)
     assert_matches(out, expected, rtol=1e-3, atol=1e-4)
     assert_backward_ok(out, [x, layer.weight])
 
@@ -848,7 +848,7 @@ def test_conv2d_layer(call, batch, size, x_broken):
     out = attempt(lambda: layer(x), "conv2d|Conv2d")
     if out is not RAISED:
         assert x_broken is None and out.shape[:2] == (batch, layer.out_channels)
-        expected = naive_conv(x.data, layer.weight.data, None if layer.bias is None else layer.bias.data,
+        expected = naive_conv(x.numpy(), layer.weight.numpy(), None if layer.bias is None else layer.bias.numpy(),
                               layer.stride, conv_pads(layer.padding, layer.stride, layer.dilation, layer.kernel_size),
                               layer.dilation, layer.groups)
         assert_matches(out, expected, rtol=1e-3, atol=1e-4)
@@ -985,7 +985,7 @@ def test_optimizer_arguments(cls, call, sgd, adam):
     assert opt is not RAISED, "valid optimizer arguments were rejected"
     p.grad = np.full(3, 0.5)
     opt.step()
-    assert np.isfinite(p.data).all()
+    assert np.isfinite(p.numpy()).all()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1067,7 +1067,7 @@ def test_save_and_load_round_trip(tmp_path_factory, state, metadata):
     loaded = tg.load(path)
     assert sorted(loaded) == sorted(state)
     for key, value in state.items():
-        np.testing.assert_array_equal(loaded[key], value.data if isinstance(value, Tensor) else value)
+        np.testing.assert_array_equal(loaded[key], value.numpy() if isinstance(value, Tensor) else value)
     assert tg.load_metadata(path) == (metadata or {})
 
 
@@ -1078,8 +1078,8 @@ def test_save_and_load_round_trip(tmp_path_factory, state, metadata):
 def test_load_state_dict(keys, shapes, strict):
     layer = nn.Linear(3, 2)
     state = {k: np.zeros(s, np.float32) for k, s in zip(keys, shapes)}
-    before = layer.weight.data.copy()
+    before = layer.weight.numpy().copy()
     out = attempt(lambda: layer.load_state_dict(state, strict=strict), r"state_dict|Linear",
                   allowed=(RuntimeError, TypeError))
     if out is RAISED:
-        np.testing.assert_array_equal(layer.weight.data, before)  # nothing copied on error
+        np.testing.assert_array_equal(layer.weight.numpy(), before)  # nothing copied on error

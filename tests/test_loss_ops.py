@@ -1,8 +1,6 @@
-"""The losses of ops/loss.py (and loss_pointwise.py): gradients, values, dtypes, errors.
-
-PyTorch comparisons are in test_torch_functional.py; here everything is checked without torch:
-central-difference gradchecks (input, target and weight, on hypothesis-drawn shapes with 0-d),
-hand-computed values, PyTorch's reduction rules, stability for huge logits, and clear errors.
+"""The losses of ops/loss.py and loss_pointwise.py, checked without torch (that is test_torch_functional.py):
+gradchecks of input, target and weight on hypothesis-drawn shapes (0-d too), hand-computed values,
+PyTorch's reduction rules, stability for huge logits, float32, and clear errors for bad arguments.
 """
 import math
 
@@ -66,23 +64,17 @@ def test_gradcheck_pairwise(name, reduction, data):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("logits", [False, True])
 @settings(max_examples=8)
 @given(shape=SMALL, data=st.data())
-def test_gradcheck_binary_cross_entropy(reduction, shape, data):
-    x = T(data.draw(arrays(shape, low=0.05, high=0.95), label="input"))
+def test_gradcheck_binary_cross_entropies(logits, reduction, shape, data):
+    x = T(data.draw(arrays(shape, low=-5.0, high=5.0) if logits else arrays(shape, low=0.05, high=0.95), label="x"))
     y = T(data.draw(arrays(shape, low=0.05, high=0.95), label="target"))  # perturbed, it stays in [0, 1]
     w = data.draw(st.none() | arrays(shape[-1:], low=0.2, high=2.0), label="weight")
-    assert_gradcheck(lambda a, b: binary_cross_entropy(a, b, weight=w, reduction=reduction), x, y)
-
-
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@settings(max_examples=8)
-@given(shape=SMALL, data=st.data())
-def test_gradcheck_binary_cross_entropy_with_logits(reduction, shape, data):
-    x = T(data.draw(arrays(shape, low=-5.0, high=5.0), label="input"))
-    y = T(data.draw(arrays(shape, low=0.0, high=1.0), label="target"))
-    w = data.draw(st.none() | arrays(shape, low=0.2, high=2.0), label="weight")
-    pw = data.draw(st.none() | arrays(shape[-1:], low=0.2, high=3.0), label="pos_weight")
+    if not logits:
+        assert_gradcheck(lambda a, b: binary_cross_entropy(a, b, weight=w, reduction=reduction), x, y)
+        return
+    pw = data.draw(st.none() | arrays(shape, low=0.2, high=3.0), label="pos_weight")
     assert_gradcheck(lambda a, b: binary_cross_entropy_with_logits(a, b, w, reduction=reduction, pos_weight=pw), x, y)
 
 
@@ -116,12 +108,13 @@ def class_problem(draw):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("fn", [cross_entropy, nll_loss])
 @settings(max_examples=12)
 @given(problem=class_problem(), smoothing=st.sampled_from([0.0, 0.2]))
-def test_gradcheck_cross_entropy_class_indices(reduction, problem, smoothing):
+def test_gradcheck_class_indices(fn, reduction, problem, smoothing):
     x, target, ignore_index, weight = problem
-    assert_gradcheck(lambda a: cross_entropy(a, target, weight, ignore_index=ignore_index, reduction=reduction,
-                                             label_smoothing=smoothing), x)
+    kw = {"label_smoothing": smoothing} if fn is cross_entropy else {}
+    assert_gradcheck(lambda a: fn(a, target, weight, ignore_index=ignore_index, reduction=reduction, **kw), x)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -132,14 +125,6 @@ def test_gradcheck_cross_entropy_class_probabilities(reduction, problem, smoothi
     y = T(data.draw(arrays(x.shape, low=0.0, high=1.0), label="probabilities"))
     inputs = (x, y) + (() if weight is None else (T(weight),))
     assert_gradcheck(lambda a, b, *w: cross_entropy(a, b, *w, reduction=reduction, label_smoothing=smoothing), *inputs)
-
-
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@settings(max_examples=12)
-@given(problem=class_problem())
-def test_gradcheck_nll_loss(reduction, problem):
-    x, target, ignore_index, weight = problem
-    assert_gradcheck(lambda a: nll_loss(a, target, weight, ignore_index=ignore_index, reduction=reduction), x)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,6 +139,12 @@ def test_mse_and_l1_by_hand():
     out, (g,) = value_and_grads(l1_loss(x, y, reduction="sum"), x)
     assert out == 3.0
     np.testing.assert_array_equal(g, [1.0, -1.0, 0.0])  # sign: 0 at d = 0
+    x = T(np.zeros((2, 3)))
+    with pytest.warns(UserWarning, match=r"mse_loss: using a target size \(3,\) that is different"):
+        out = mse_loss(x, np.ones(3))  # PyTorch broadcasts, with this warning
+    assert out.item() == 1.0
+    out.backward()
+    assert x.grad.shape == (2, 3)
 
 
 def test_weighted_mse_divides_by_the_weight_sum_and_huber_by_the_count():
@@ -220,15 +211,6 @@ def test_kl_div_by_hand():
     assert np.isnan(gy[0]) and gy[1] == pytest.approx(math.log(0.5) + 2)
 
 
-def test_pointwise_losses_warn_and_broadcast_like_pytorch():
-    x, y = T(np.zeros((2, 3))), np.ones(3)
-    with pytest.warns(UserWarning, match=r"mse_loss: using a target size \(3,\) that is different"):
-        out = mse_loss(x, y)
-    assert out.item() == 1.0
-    out.backward()
-    assert x.grad.shape == (2, 3)
-
-
 @pytest.mark.parametrize("fn", [mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div])
 def test_empty_mean_is_nan_and_sum_zero(fn):
     x = T(np.zeros((0, 3)))
@@ -246,13 +228,11 @@ def _log_softmax(x, axis):
     return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
 
 
-def test_cross_entropy_of_uniform_logits_is_log_c():
+def test_cross_entropy_by_hand():
     assert cross_entropy(T(np.zeros((4, 5))), [0, 1, 2, 3]).item() == pytest.approx(math.log(5))
     assert cross_entropy(T(np.zeros(5)), np.array(2)).item() == pytest.approx(math.log(5))
     assert cross_entropy(T(np.zeros(5)), np.array(2), reduction="none").shape == ()
-
-
-def test_cross_entropy_weight_ignore_index_and_smoothing_follow_pytorchs_formula():
+    # weight, ignore_index and label smoothing together, by PyTorch's formula
     rng = np.random.default_rng(1)
     x, w, s = rng.standard_normal((5, 4)), np.array([0.5, 1.0, 2.0, 4.0]), 0.3
     target = np.array([0, 3, -1, 1, 3])
@@ -391,7 +371,6 @@ BCE, BCEL, CE, NLL = binary_cross_entropy, binary_cross_entropy_with_logits, cro
 BAD = [  # (id, call, exception, regex of the message)
     ("reduction", lambda: mse_loss(X, Z, reduction="avg"), ValueError, "mse_loss: reduction must be 'mean', 'sum' "
      "or 'none', got 'avg'"),
-    ("reduction-batchmean", lambda: l1_loss(X, Z, reduction="batchmean"), ValueError, "l1_loss: reduction must be"),
     ("kl-reduction", lambda: kl_div(X, P, reduction=1), ValueError, "kl_div: reduction must be 'mean', 'batchmean', "
      "'sum' or 'none', got 1"),
     ("size_average", lambda: mse_loss(X, Z, size_average=True), ValueError,
@@ -424,7 +403,6 @@ BAD = [  # (id, call, exception, regex of the message)
     ("array-input", lambda: kl_div(Z, Z), TypeError, "kl_div: input must be a Tensor, got ndarray"),
     ("ce-out-of-range", lambda: CE(X, [0, 3]), ValueError,
      r"cross_entropy: target 3 is out of range for 3 classes \(valid: 0 to 2, or ignore_index=-100\)"),
-    ("ce-negative", lambda: CE(X, [-1, 0]), ValueError, "cross_entropy: target -1 is out of range"),
     ("ce-huge-unsigned", lambda: CE(X, np.array([0, 2 ** 63], np.uint64)), ValueError, "target 9223372036854775808 is"),
     ("ce-target-shape", lambda: CE(X, [0, 1, 2]), ValueError,
      r"cross_entropy: target must have shape \(2,\) to match input \(2, 3\), got \(3,\)"),

@@ -15,8 +15,7 @@ from ..ops import conv as _conv
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.activation import __all__ as _activation_names
 from ..ops.loss import *  # noqa: F401,F403
-from ..ops import loss as _loss_module  # TEMP
-_loss_names = getattr(_loss_module, '__all__', ['cross_entropy'])  # TEMP
+from ..ops.loss import __all__ as _loss_names
 from ..ops.norm import batch_norm2d as _batch_norm2d
 from ..ops.pool import *  # noqa: F401,F403
 from ..ops.pool import __all__ as _pool_names

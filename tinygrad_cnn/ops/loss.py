@@ -166,8 +166,8 @@ class CrossEntropyNd(Function):
         if reduction == "none":
             return ((1 - s) * nll + (s / c) * smooth).reshape(out_shape)
         # each part reduced on its own, as PyTorch does: a 0 / 0 mean of either is nan, not inf
-        return (1 - s) * _reduce(nll, reduction, ctx.denominator) + (s / c) * _reduce(smooth, reduction,
-                                                                                         ctx.denominator)
+        nll, smooth = _reduce(nll, reduction, ctx.denominator), _reduce(smooth, reduction, ctx.denominator)
+        return (1 - s) * nll + (s / c) * smooth
 
     @staticmethod
     def backward(ctx, grad):
@@ -213,8 +213,10 @@ class SoftCrossEntropy(Function):
     def backward(ctx, grad):
         logp, smoothed, wy, view = ctx.saved_tensors
         positions = logp.shape[:1] + logp.shape[2:]
-        row = _position_gradient(grad, ctx.reduction, np.ones(positions, dtype=bool), logp.size // logp.shape[1])
-        row = row[:, None]
+        if ctx.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):  # no positions: nan, as the loss
+                grad = grad / (logp.size // logp.shape[1])
+        row = np.broadcast_to(grad.reshape(positions) if ctx.reduction == "none" else grad, positions)[:, None]
         gx = gy = gw = None
         if ctx.needs_input_grad[0]:
             gx = ((np.exp(logp) * wy.sum(axis=1, keepdims=True) - wy) * row).reshape(ctx.input_shape)
