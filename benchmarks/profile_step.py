@@ -23,6 +23,8 @@ import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import Function, nn, optim  # noqa: E402
 from bench_models import MODELS, layers  # noqa: E402
 
+tg.keep_freed_memory()  # as the MNIST command line and bench_models.py do (a process-wide malloc setting)
+
 TIMES = collections.defaultdict(float)
 
 

@@ -161,7 +161,7 @@ def test_float32_in_float32_out(name):
     t = Tensor(np.linspace(-4, 4, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
     out = fn(t)
     out.backward(np.ones((3, 4), np.float32))
-    assert out.dtype == np.float32 and t.grad.dtype == np.float32
+    assert out.numpy().dtype == np.float32 and t.grad.numpy().dtype == np.float32
     expected, _ = run(fn, t.numpy().astype(np.float64))
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
 
@@ -175,9 +175,9 @@ def test_integer_input_is_not_implemented(fn):
 
 def test_integer_input_where_pytorch_takes_it():
     x = Tensor(np.array([-7, -1, 0, 2, 9]))
-    assert relu6(x).numpy().tolist() == [0, 0, 0, 2, 6] and relu6(x).dtype == np.int64
+    assert relu6(x).numpy().tolist() == [0, 0, 0, 2, 6] and relu6(x).numpy().dtype == np.int64
     assert hardtanh(x, -1.5, 2.5).numpy().tolist() == [-1, -1, 0, 2, 2]  # bounds truncated, as PyTorch
-    assert softsign(x).dtype == np.float32 and tanhshrink(x).dtype == np.float32
+    assert softsign(x).numpy().dtype == np.float32 and tanhshrink(x).numpy().dtype == np.float32
     np.testing.assert_allclose(softsign(x).numpy(), [-7 / 8, -0.5, 0, 2 / 3, 0.9], rtol=1e-7)
 
 

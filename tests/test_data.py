@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_cnn import data
+from tinygrad_cnn import data, files
 from tinygrad_cnn.data import (MNIST, BatchIterator, DownloadError, download_mnist, load_mnist,
                                normalize, read_idx)
 from tinygrad_cnn.rng import manual_seed
@@ -393,9 +393,9 @@ def test_atomic_write_cleans_up_on_failure(tmp_path, monkeypatch):
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        data._atomic_write(tmp_path / "file", b"payload")
+        files.atomic_write(tmp_path / "file", b"payload")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -352,9 +352,9 @@ def test_float32_in_float32_out(name, reduction):
     """float64 targets and weights meet a float32 input in float32."""
     x = Tensor(np.full((2, 3), 0.25, np.float32), requires_grad=True)
     out = FLOAT32_CALLS[name](x, reduction)
-    assert out.dtype == np.float32
+    assert out.numpy().dtype == np.float32
     out.backward(np.ones(out.shape, np.float32))
-    assert x.grad.dtype == np.float32
+    assert x.grad.numpy().dtype == np.float32
 
 
 def test_all_lists_exactly_the_public_functions():
@@ -399,10 +399,10 @@ BAD = [  # (id, call, exception, regex of the message)
     ("kl-log-target", lambda: kl_div(X, P, log_target=1), TypeError, "kl_div: log_target must be True or False"),
     ("bool-target", lambda: l1_loss(X, Z > 0), TypeError, "l1_loss: target must hold numbers"),
     ("string-target", lambda: huber_loss(X, "abc"), TypeError, "huber_loss: target must be a Tensor or an array"),
-    ("int-input", lambda: mse_loss(Tensor(np.zeros(3, np.int64)), Z), TypeError, "mse_loss: not implemented for 'Long'"),
+    ("int-input", lambda: mse_loss(Tensor(np.zeros(3, np.int64)), Z), TypeError, "mse_loss: not implemented for 'Lo"),
     ("array-input", lambda: kl_div(Z, Z), TypeError, "kl_div: input must be a Tensor, got ndarray"),
     ("ce-out-of-range", lambda: CE(X, [0, 3]), ValueError,
-     r"cross_entropy: target 3 is out of range for 3 classes \(valid: 0 to 2, or ignore_index=-100\)"),
+     r"cross_entropy: target 3 is out of range for 3 classes \(valid: 0 to 2\) and is not ignore_index \(-100\)"),
     ("ce-huge-unsigned", lambda: CE(X, np.array([0, 2 ** 63], np.uint64)), ValueError, "target 9223372036854775808 is"),
     ("ce-target-shape", lambda: CE(X, [0, 1, 2]), ValueError,
      r"cross_entropy: target must have shape \(2,\) to match input \(2, 3\), got \(3,\)"),
@@ -437,7 +437,7 @@ BAD = [  # (id, call, exception, regex of the message)
     ("nll-float-target", lambda: NLL(X, np.array([0.0, 1.0])), TypeError,
      r"nll_loss: target must hold integer class indices \(shape \(2,\)\), got dtype float64"),
     ("nll-out-of-range", lambda: NLL(X, [0, 5], ignore_index=-1), ValueError,
-     r"nll_loss: target 5 is out of range for 3 classes \(valid: 0 to 2, or ignore_index=-1\)"),
+     r"nll_loss: target 5 is out of range for 3 classes \(valid: 0 to 2\) and is not ignore_index \(-1\)"),
     ("nll-kdim-shape", lambda: NLL(Tensor(np.zeros((2, 3, 4))), Z.astype(int)), ValueError,
      r"nll_loss: target must have shape \(2, 4\) to match input \(2, 3, 4\), got \(2, 3\)"),
 ]

@@ -32,7 +32,7 @@ def check(data, ours, theirs, inputs, grads, dtype, grad_rtol=None):
     ref = [torch.tensor(np.array(a, dtype=dtype), requires_grad=g) for a, g in zip(inputs, grads)]
     out, expected = ours(*mine), theirs(*ref)
     assert out.shape == tuple(expected.shape)
-    assert out.dtype == dtype
+    assert out.numpy().dtype == dtype
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol, atol)
     if not any(grads):
         return
@@ -41,7 +41,7 @@ def check(data, ours, theirs, inputs, grads, dtype, grad_rtol=None):
     expected.backward(torch.from_numpy(upstream))
     for i, (m, r, g) in enumerate(zip(mine, ref, grads)):
         if g:
-            assert m.grad.dtype == dtype, f"input {i}"
+            assert m.grad.numpy().dtype == dtype, f"input {i}"
             np.testing.assert_allclose(m.grad.numpy(), r.grad.numpy(), grad_rtol or rtol, atol, err_msg=f"input {i}")
 
 
@@ -124,7 +124,7 @@ def test_integer_input_matches_torch(name):
     ours, theirs, _ = ACTIVATIONS[name]
     x = np.array([-7, -1, 0, 2, 9])
     out, expected = ours(Tensor(x)), theirs(torch.from_numpy(x))
-    assert out.dtype == np.dtype(str(expected.dtype).replace("torch.", ""))
+    assert out.numpy().dtype == np.dtype(str(expected.dtype).replace("torch.", ""))
     np.testing.assert_allclose(out.numpy(), expected.numpy(), 1e-6)
 
 

@@ -5,10 +5,6 @@ The engine is `Tensor` (_tensor.py, with its methods in _tensor_math.py and _ten
 (`save` / `load`) build on it, never the other way round. ``import tinygrad_cnn as torch`` gives
 the torch-level names (``tensor``, ``zeros``, ``cat``, ``no_grad``, dtypes, ``device``...).
 """
-from ._memory import keep_freed_memory as _keep_freed_memory
-
-_keep_freed_memory()  # reuse freed activation memory instead of faulting fresh pages every step
-
 # the engine first: nn, optim and the rest build on these names
 from ._tensor import (Tensor, detect_anomaly, enable_grad, inference_mode, is_grad_enabled,  # isort: skip
                       no_grad, set_grad_enabled)
@@ -17,6 +13,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import accelerator, backends, cuda, device
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8  # noqa: A004
+from ._memory import keep_freed_memory
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck
 from .parallel import get_num_threads, set_num_threads
@@ -32,7 +29,7 @@ __all__ = [
     "Tensor", "Function", "Context", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "inference_mode", "detect_anomaly", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "get_rng_state",
     "set_rng_state", "save", "load", "load_metadata", "nn", "optim", "autograd", "get_num_threads",
-    "set_num_threads", "ValuesIndices", "device", "cuda", "accelerator", "backends",
+    "set_num_threads", "keep_freed_memory", "ValuesIndices", "device", "cuda", "accelerator", "backends",
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye", "arange", "linspace", "rand",
     "randn", "randint", "randperm", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like",
     "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16", "short", "int8", "uint8",

@@ -7,7 +7,9 @@ memory is touched. `check_memory` turns them into a ValueError naming the op, be
 is allocated. It costs one multiplication for ordinary sizes: only requests above 1 GiB look at
 the memory actually available (``MemAvailable`` in ``/proc/meminfo`` where there is one).
 """
+import ctypes
 import os
+import platform
 
 _CHEAP_LIMIT = 1 << 30  # below this, never look further
 
@@ -56,12 +58,10 @@ def keep_freed_memory():
     for page faults on fresh memory again: about 10,000 faults and 20 of 57 ms of the mid
     model's step in docs/benchmarks.md. The price is that the process keeps its peak memory.
 
-    Called once when tinygrad_cnn is imported; glibc only (elsewhere it does nothing), and
-    skipped when the environment sets TINYGRAD_CNN_DEFAULT_MALLOC=1. Returns whether it applied.
+    This changes the whole process, so the library never calls it by itself: the MNIST command
+    line and the benchmarks do (and say so). glibc only (elsewhere it does nothing); skipped when
+    the environment sets TINYGRAD_CNN_DEFAULT_MALLOC=1. Returns whether it applied.
     """
-    import ctypes
-    import platform
-
     if os.environ.get("TINYGRAD_CNN_DEFAULT_MALLOC") == "1" or platform.libc_ver()[0] != "glibc":
         return False
     try:

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -165,7 +165,7 @@ def default_cache_dir() -> Path:
     return base / "tinygrad_cnn" / "mnist"
 
 
-def _find_file(directory: Path, name: str) -> Path | None:
+def _find_file(directory: Path, name: str) -> Optional[Path]:
     """``directory/name`` if present, else ``directory/name.gz``, else None (raw wins: no gunzip)."""
     for candidate in (directory / name, directory / f"{name}.gz"):
         if candidate.is_file():
@@ -278,11 +278,6 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _atomic_write(dest: Path, payload: bytes) -> None:
-    """Write ``dest`` so readers see either the old file or the complete new one, never a part."""
-    atomic_write(dest, payload)
-
-
 def download_mnist(cache_dir=None, mirrors=None, timeout=30) -> Path:
     """Fetch the four MNIST files into ``cache_dir`` (default :func:`default_cache_dir`).
 
@@ -308,7 +303,7 @@ def download_mnist(cache_dir=None, mirrors=None, timeout=30) -> Path:
             except Exception as e:  # network, HTTP, gzip or checksum trouble: try the next mirror
                 failures.append(f"  {url}: {_describe(e)}")
                 continue
-            _atomic_write(cache_dir / name, payload)
+            atomic_write(cache_dir / name, payload)
             break
         else:
             reasons = "\n".join(failures) if failures else "  (no mirrors given)"

@@ -10,16 +10,20 @@ stay on the calling thread.
 
 * The worker count is the number of threads the BLAS was set to use when tinygrad_cnn first
   needed it (so ``OPENBLAS_NUM_THREADS=1`` means serial), or what ``set_num_threads`` says.
-* From then on the BLAS itself runs single-threaded (set through threadpoolctl): the parallelism
-  is ours. This is process-wide, so NumPy products outside tinygrad_cnn run on one thread too;
-  ``set_num_threads`` is the one knob, as in PyTorch. Without threadpoolctl, or with a BLAS it
-  cannot control, the BLAS keeps its threads and the ops run serially.
+* While the workers run, the BLAS runs single-threaded (set through threadpoolctl, about 2 us
+  per parallel region): the parallelism is ours. Its thread count is put back when the region
+  ends, so NumPy products outside tinygrad_cnn's ops keep the process's setting, and importing
+  or using the library leaves ``threadpoolctl.threadpool_info()`` as it was. Without
+  threadpoolctl, or with a BLAS it cannot control, the ops run serially.
+* A forked child has none of the parent's worker threads; the pool notices the new process id
+  and starts afresh (no fork handler is registered with the interpreter).
 * Each worker takes the next block that nobody has taken yet, so a core stolen by the OS or the
   hypervisor holds nobody up. No result depends on which worker ran which block: outputs are
   written to disjoint places, and sums are kept per fixed group of blocks and added in order.
   The blocks themselves do not depend on the thread count either, so a run gives bit-identical
   results on 1, 2 or 8 threads (tests/test_parallel.py).
 """
+import contextlib
 import os
 import threading
 import warnings
@@ -32,16 +36,29 @@ _lock = threading.Lock()  # one parallel region at a time; other callers run ser
 _num_threads = None  # None: not decided yet
 _pool = None
 _blas = None  # threadpoolctl controllers of the loaded BLAS libraries, found on first use
+_pid = os.getpid()  # the process the pool and the lock belong to
 
 
-def _after_fork_in_child():
-    """A forked child has none of the parent's worker threads: start a fresh pool when needed."""
-    global _pool, _lock, _state
-    _pool, _lock, _state = None, threading.Lock(), threading.local()
+def _check_process():
+    """After a fork the child has none of the parent's worker threads (and maybe a held lock):
+    start with a fresh pool and lock when needed."""
+    global _pool, _lock, _state, _pid
+    if os.getpid() != _pid:
+        _pool, _lock, _state, _pid = None, threading.Lock(), threading.local(), os.getpid()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """The BLAS at one thread for the duration of a parallel region, then as it was."""
+    blas = _blas_controllers()
+    previous = [lib.num_threads for lib in blas]
+    for lib in blas:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(blas, previous):
+            lib.set_num_threads(n)
 
 
 def _blas_controllers():
@@ -77,8 +94,6 @@ def set_num_threads(n):
                           "keeps its own threads and tinygrad_cnn's ops run serially", RuntimeWarning, stacklevel=2)
         if not blas:
             n = 1  # the BLAS's own threads would fight ours
-        for lib in blas:
-            lib.set_num_threads(1)
         if _pool is not None and n != _num_threads:
             _pool.shutdown(wait=True)
             _pool = None
@@ -101,7 +116,7 @@ def run_blocks(fn, blocks, workers):
     parts of the output, keep partial sums per block, use ``worker`` only to pick a scratch
     buffer). Returns when every block is done; the first error is raised (after the others
     have stopped, since they may be writing into shared arrays)."""
-    global _pool
+    _check_process()
     blocks = list(blocks)
     workers = min(workers, len(blocks))
     if workers <= 1 or not _lock.acquire(blocking=False):
@@ -109,39 +124,46 @@ def run_blocks(fn, blocks, workers):
             fn(0, block)
         return
     try:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="tinygrad_cnn")
-        untaken = iter(blocks)  # shared: next() on it is atomic under the GIL
-        failed = []
-
-        def share(worker):
-            _state.inside = True
-            try:
-                for block in untaken:
-                    if failed:
-                        return
-                    fn(worker, block)
-            except BaseException:
-                failed.append(True)
-                raise
-            finally:
-                _state.inside = False
-
-        futures = [_pool.submit(share, w) for w in range(1, workers)]
-        error = None
-        try:
-            share(0)
-        except BaseException as err:
-            error = err
-        for future in futures:
-            try:
-                future.result()
-            except BaseException as err:
-                error = error or err
-        if error is not None:
-            raise error
+        with _single_threaded_blas():
+            _share_out(fn, blocks, workers)
     finally:
         _lock.release()
+
+
+def _share_out(fn, blocks, workers):
+    """The body of `run_blocks` once the lock is held: the workers take blocks until none is left."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="tinygrad_cnn")
+    untaken = iter(blocks)  # shared: next() on it is atomic under the GIL
+    failed = []
+
+    def share(worker):
+        _state.inside = True
+        try:
+            for block in untaken:
+                if failed:
+                    return
+                fn(worker, block)
+        except BaseException:
+            failed.append(True)
+            raise
+        finally:
+            _state.inside = False
+
+    futures = [_pool.submit(share, w) for w in range(1, workers)]
+    error = None
+    try:
+        share(0)
+    except BaseException as err:
+        error = err
+    for future in futures:
+        try:
+            future.result()
+        except BaseException as err:
+            error = error or err
+    if error is not None:
+        raise error
 
 
 _MATMUL_MIN_FLOPS = 4e6  # below this a product takes ~50 us or less: not worth waking a worker

@@ -29,6 +29,7 @@ from typing import NamedTuple, Optional
 
 from .nn.module import Parameter
 from ._tensor import Tensor
+from .files import remove_if_there, temp_path_beside
 
 __all__ = ["Node", "Graph", "graph", "to_dot", "render", "FREED_NOTE"]
 
@@ -189,13 +190,13 @@ def render(tensor, path, show_shapes=True, names=None):
     text = to_dot(tensor, show_shapes=show_shapes, names=names)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt in ("dot", "gv"):
-        tmp = _temp_path(path)
+        tmp = temp_path_beside(path)
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
         finally:
-            _remove_if_there(tmp)
+            remove_if_there(tmp)
         return path
     if not fmt:
         raise ValueError(f"render: cannot tell the format of {path!r}; end the name with .png, .svg, .pdf or .dot")
@@ -207,32 +208,14 @@ def render(tensor, path, show_shapes=True, names=None):
             f"conda: conda install graphviz), or write the DOT text instead with render(tensor, 'graph.dot') "
             f"and open it in any Graphviz viewer."
         )
-    tmp = _temp_path(path)
+    tmp = temp_path_beside(path)
     try:
         result = subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=text, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"render: `dot -T{fmt}` failed for {path!r}: {result.stderr.strip()}")
         os.replace(tmp, path)
     finally:
-        _remove_if_there(tmp)
+        remove_if_there(tmp)
     return path
 
 
-def _temp_path(path):
-    """A fresh temporary name next to ``path`` (same directory, so os.replace is an atomic rename)."""
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # the mode a plain open() would give, not mkstemp's 0600
-    return tmp
-
-
-def _remove_if_there(tmp):
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass

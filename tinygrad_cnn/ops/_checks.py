@@ -23,7 +23,7 @@ def tensor_input(fn, value, name="input", allow_int=False):
     """``value`` must be a Tensor of floating dtype (or also integer, with ``allow_int``); returns its dtype."""
     if not is_tensor(value):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(value).__name__}")
-    dtype = np.dtype(value.dtype)
+    dtype = value.numpy().dtype
     if dtype.kind == "f" or (allow_int and dtype.kind in "iu"):
         return dtype
     torch_name = _TORCH_NAMES.get(dtype.name, dtype.name)

@@ -13,8 +13,8 @@ __all__ = ["gelu", "silu", "mish", "softplus", "logsigmoid", "tanhshrink"]
 # |x| < 1: erf(x) = x * sum_n c_n x^(2n), the Taylor series with c_n = 2/sqrt(pi) (-1)^n / (n! (2n+1));
 # 20 terms leave < 1e-19. x >= 1: erfc(x) = exp(-x^2) / (x sqrt(pi)) * f(z) with z = (x - 3) / (x + 3),
 # which maps [1, inf) onto [-1/2, 1); f (-> 1 as x -> inf) is smooth in z, and 25 Chebyshev
-# coefficients (interpolated at 40 digits with mpmath) give it to 1e-18. Measured against mpmath,
-# erf and erfc have a relative error below 8e-16 everywhere.
+# coefficients (Chebyshev interpolation at 40 digits, done once offline with mpmath) give it to 1e-18.
+# Measured against mpmath, erf and erfc have a relative error below 1e-15 down to the subnormals.
 _TAYLOR = np.array([2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(20)])
 _CHEBYSHEV = np.array([
     0.9341412626770402, 0.10357932038837163, -0.050975784747735835, 0.016702513786128928,
@@ -44,7 +44,7 @@ def _erf_small(x):
 
 def _erfc_large(x):
     """erfc(x) for x >= 1 (float64). exp(-x^2) is exp(-h^2) exp(-(x-h)(x+h)) with h = x rounded to
-    float32, whose square is exact: exp(-x * x) alone would lose up to 1e-14 to the rounding of x^2."""
+    float32, whose square is exact: exp(-x * x) would pass on the rounding error of x^2, x^2 * 1e-16."""
     z = (x - 3) / (x + 3)
     head = x.astype(np.float32).astype(np.float64)
     with np.errstate(under="ignore"):
@@ -90,25 +90,26 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
+            ctx.save_for_backward(x)
             inner = _TANH_BETA * (x + _TANH_KAPPA * x * x * x)
             return 0.5 * x * (1 + np.tanh(inner))
         x64 = x.astype(np.float64, copy=False)
-        return (x64 * (0.5 * erfc(-x64 * _SQRT1_2))).astype(x.dtype, copy=False)
+        cdf = 0.5 * erfc(-x64 * _SQRT1_2)
+        ctx.save_for_backward(x, cdf.astype(x.dtype, copy=False))
+        return (x64 * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":  # d/dx of 0.5 x (1 + tanh(inner)), as PyTorch writes it
+            (x,) = ctx.saved_tensors
             x_sq = x * x
             tanh_inner = np.tanh(_TANH_BETA * (x + _TANH_KAPPA * x_sq * x))
             right = 0.5 * x * (1 - tanh_inner * tanh_inner) * (_TANH_BETA * (1 + 3 * _TANH_KAPPA * x_sq))
             return grad * (0.5 * (1 + tanh_inner) + right)
-        x64 = x.astype(np.float64, copy=False)
-        slope = 0.5 * erfc(-x64 * _SQRT1_2) + x64 * _INV_SQRT_2PI * np.exp(-0.5 * x64 * x64)  # Phi + x phi
-        return grad * slope.astype(x.dtype, copy=False)
+        x, cdf = ctx.saved_tensors
+        return grad * (cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x))  # Phi + x phi
 
 
 def gelu(input, approximate="none"):

@@ -298,8 +298,8 @@ def _class_indices(fn, array, shape, c, index_shape, ignore_index, also=""):
     ignored = array == ignore_index
     bad = array[((array < 0) | (array >= c)) & ~ignored]
     if bad.size:
-        raise ValueError(f"{fn}: target {bad[0]} is out of range for {c} classes (valid: 0 to {c - 1}, "
-                         f"or ignore_index={ignore_index})")
+        raise ValueError(f"{fn}: target {bad[0]} is out of range for {c} classes (valid: 0 to {c - 1}) and is not "
+                         f"ignore_index ({ignore_index})")
     return array.astype(np.intp, copy=False), bool(ignored.any())
 
 
