@@ -1,4 +1,4 @@
-"""The MNIST command line (models/mnist.py) end to end, on a tiny synthetic MNIST-format data set.
+"""The MNIST command line (models/mnist/) end to end, on a tiny synthetic MNIST-format data set.
 
 Everything runs in-process through ``main(argv)`` except the SIGKILL test, which needs a real
 process to kill. The data set (written into a temporary directory as IDX files, gzip and raw)

@@ -22,6 +22,7 @@ from .state import load, load_metadata, save
 from .toplevel import *  # noqa: F401,F403  (cat, stack, where, and the method-shaped functions: exp, max, ...)
 from .toplevel import __all__ as _toplevel_names
 from . import autograd, nn, optim  # noqa: E402  (they build on the names above)
+from . import utils  # noqa: E402  (utils.data, utils.datasets, utils.transforms)
 
 __version__ = "0.1.0"
 

@@ -5,10 +5,13 @@
 from . import init
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Identity, Linear,
                      LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
-from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
+                     Sequential)
+from . import utils
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys",
+    "utils", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
     "Dropout", "BatchNorm2d", "Softmax", "LogSoftmax", "CrossEntropyLoss",
 ]

@@ -23,6 +23,38 @@ def _real(value, name):
     return float(value)
 
 
+def _nonnegative(group, key, label=None):
+    """Turn ``group[key]`` into a float and check 0 <= value < inf (torch's "Invalid <label>: value")."""
+    raw = group[key]
+    group[key] = value = _real(raw, key)
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"Invalid {label or key + ' value'}: {raw}")
+    return value
+
+
+def _betas(group):
+    """Normalise ``group['betas']`` to a pair of floats, each in [0, 1) as torch requires."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair of numbers, got {betas!r}")
+    group["betas"] = (_real(betas[0], "betas[0]"), _real(betas[1], "betas[1]"))
+    for i, beta in enumerate(group["betas"]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
+def _refuse_torch_only(owner, **flags):
+    """torch's implementation switches (foreach, fused, capturable, differentiable) select other
+    kernels (CUDA, graph capture, autograd through the step); there is one NumPy update here, so
+    None/False are accepted and True is refused rather than silently ignored."""
+    for flag, value in flags.items():
+        if value not in (None, False):
+            raise NotImplementedError(
+                f"{owner}: {flag}={value!r} is not supported (tinygrad_cnn has one vectorised NumPy update "
+                f"per parameter, on the CPU); leave {flag} at its default (None or False)"
+            )
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (lists of dicts) and per-parameter ``state``.
 
@@ -30,6 +62,8 @@ class Optimizer:
     entries override ``defaults`` for that group (as in PyTorch). Subclasses implement
     ``_validate(group)`` and ``step()``.
     """
+
+    _float_state_keys = ()  # per-parameter scalars kept as Python floats (NAdam's mu_product)
 
     def __init__(self, params, defaults):
         if isinstance(params, Tensor):
@@ -185,24 +219,7 @@ class Optimizer:
             if idx not in id_to_param:
                 raise ValueError(f"loaded optimizer state refers to parameter {idx}, which no group contains")
             p = id_to_param[idx]
-            restored = {}
-            for key, value in entry.items():
-                if isinstance(value, Tensor):
-                    value = value._data
-                if key == "step":
-                    # a Python int: an ndarray counter would make beta ** step a float64 scalar
-                    value = int(np.asarray(value).item())
-                elif isinstance(value, np.ndarray):
-                    if value.shape != p.shape:
-                        raise ValueError(
-                            f"loaded optimizer state '{key}' of parameter {idx} has shape {value.shape}, "
-                            f"the parameter has shape {p.shape}"
-                        )
-                    value = value.astype(p.dtype if value.dtype.kind == "f" else value.dtype, copy=True)
-                else:
-                    value = copy.deepcopy(value)
-                restored[key] = value
-            new_state[p] = restored
+            new_state[p] = {key: self._restored(key, value, p, idx) for key, value in entry.items()}
         new_groups = []
         for saved, own in zip(saved_groups, self.param_groups):
             group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -213,6 +230,24 @@ class Optimizer:
             new_groups.append(group)
         self.param_groups = new_groups
         self.state = new_state
+
+    def _restored(self, key, value, p, idx):
+        """One saved per-parameter state entry, as this optimizer keeps it for parameter ``p``."""
+        if isinstance(value, Tensor):
+            value = value._data
+        if key == "step":
+            # a Python int: an ndarray counter would make beta ** step a float64 scalar
+            return int(np.asarray(value).item())
+        if key in self._float_state_keys:
+            return float(np.asarray(value).item())
+        if isinstance(value, np.ndarray):
+            if value.shape != p.shape:
+                raise ValueError(
+                    f"loaded optimizer state '{key}' of parameter {idx} has shape {value.shape}, "
+                    f"the parameter has shape {p.shape}"
+                )
+            return value.astype(p.dtype if value.dtype.kind == "f" else value.dtype, copy=True)
+        return copy.deepcopy(value)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -233,7 +268,9 @@ class SGD(Optimizer):
     finally p -= lr * g. This is exactly PyTorch's rule.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False,
+                 *, foreach=None, differentiable=False, fused=None):
+        _refuse_torch_only("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         self._check_group(dict(defaults))
@@ -284,7 +321,12 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+                 *, foreach=None, capturable=False, differentiable=False, fused=None, decoupled_weight_decay=False):
+        _refuse_torch_only(type(self).__name__, foreach=foreach, capturable=capturable,
+                           differentiable=differentiable, fused=fused)
+        if decoupled_weight_decay:
+            self._decoupled = True  # torch's Adam(decoupled_weight_decay=True) is AdamW
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
         self._check_group(dict(defaults))
         super().__init__(params, defaults)
@@ -366,6 +408,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False,
+                 *, foreach=None, capturable=False, differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize)
+                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused)

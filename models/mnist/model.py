@@ -1,0 +1,49 @@
+"""The two MNIST classifiers: ``SeedCNN`` (the seeds' network) and ``MnistCNN`` (the default)."""
+from tinygrad_cnn import nn
+
+
+class SeedCNN(nn.Module):
+    """The seeds' network: Conv2d(1, 8, 3, bias=False) -> MaxPool2d(2) -> Flatten -> Linear(1352, 10).
+
+    No activation between the layers, exactly as in the seeds (the softmax is applied by the loss
+    and by ``predict``). 10,098 parameters.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, bias=False)
+        self.pool = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(8 * 13 * 13, 10)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.conv(x))))
+
+
+def _conv_bn_relu(cin, cout):
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class MnistCNN(nn.Module):
+    """The default model (chosen by measured accuracy per CPU-minute, see models/README.md)::
+
+        conv 3x3 1->C1 (pad 1) - BN - ReLU - maxpool 2        28x28 -> 14x14
+        conv 3x3 C1->C2 (pad 1) - BN - ReLU - maxpool 2       14x14 -> 7x7
+        flatten - dropout - linear C2*49 -> 10
+
+    Convolutions have no bias (the BatchNorm that follows has one).
+    """
+
+    def __init__(self, channels=(32, 64), dropout=0.1):
+        super().__init__()
+        c1, c2 = channels
+        self.features = nn.Sequential(*_conv_bn_relu(1, c1), nn.MaxPool2d(2), *_conv_bn_relu(c1, c2), nn.MaxPool2d(2))
+        self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c2 * 7 * 7, 10)
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.flatten(self.features(x))))
+
+
+MODELS = {"cnn": MnistCNN, "seed": SeedCNN}
