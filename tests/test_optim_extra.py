@@ -1,7 +1,6 @@
-"""Adadelta, Adagrad, RMSprop, NAdam, RAdam, Adamax and the extra lr schedulers, without torch:
-each optimizer against its published update rule written out per element in plain Python floats,
-dtype and in-place rules, param groups, state_dict round trips, argument errors; schedulers
-against hand-computed lrs, ReduceLROnPlateau's bookkeeping, state_dicts and errors."""
+"""Adadelta, Adagrad, RMSprop, NAdam, RAdam, Adamax and the extra lr schedulers, without torch: each
+optimizer against its update rule written per element in Python floats, dtype/in-place rules, groups,
+state_dicts, errors; schedulers against hand-computed lrs, ReduceLROnPlateau, state_dicts, errors."""
 import math
 
 import numpy as np
@@ -138,11 +137,6 @@ def test_update_rule_matches_the_reference(name, kwargs):
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-13, atol=1e-15)
 
 
-def test_radam_takes_plain_momentum_steps_while_the_variance_is_unreliable():
-    p, _ = run("RAdam", grads=GRADS[:1], lr=0.1)  # rho_1 <= 5: x -= lr * m / (1 - beta1), i.e. lr * g
-    np.testing.assert_allclose(p.numpy(), [x - 0.1 * g for x, g in zip(START, GRADS[0])], rtol=1e-15)
-
-
 @pytest.mark.parametrize("name", NEW)
 def test_float32_stays_float32_and_updates_in_place(name):
     p = param(dtype=np.float32)
@@ -157,10 +151,7 @@ def test_float32_stays_float32_and_updates_in_place(name):
     assert p._data is array and p.dtype == tg.float32
     np.testing.assert_array_equal(view.numpy(), p.numpy())
     for key, value in opt.state[p].items():
-        if isinstance(value, np.ndarray):
-            assert value.dtype == np.float32, key
-        else:
-            assert type(value) in (int, float), key
+        assert value.dtype == np.float32 if isinstance(value, np.ndarray) else type(value) in (int, float), key
     p64, _ = run(name, weight_decay=0.1)
     np.testing.assert_allclose(p.numpy(), p64.numpy(), rtol=1e-4, atol=1e-5)
 
@@ -208,13 +199,6 @@ def test_parameters_without_a_gradient_are_skipped(name):
     assert (b not in opt.state) if name != "Adagrad" else opt.state[b]["step"] == 0
 
 
-@pytest.mark.parametrize("set_to_none", [True, False])
-def test_zero_grad(set_to_none):
-    p, opt = run("Adadelta", grads=GRADS[:1])
-    opt.zero_grad(set_to_none=set_to_none)
-    assert p.grad is None if set_to_none else p.grad.numpy().tolist() == [0.0, 0.0, 0.0]
-
-
 def test_adagrad_creates_its_state_at_construction_like_torch():
     a, b, c = param(), param(), param()
     opt = optim.Adagrad([{"params": [a]}, {"params": [b], "initial_accumulator_value": 9.0}],
@@ -243,9 +227,8 @@ def test_state_dict_round_trip_resumes_identically(name, kwargs):
     q = param(p.numpy().copy())
     other = getattr(optim, name)([q], **kwargs)
     other.load_state_dict(saved)
-    for key, value in saved["state"][0].items():  # a copy: stepping on does not change the saved dict
-        if isinstance(value, np.ndarray):
-            assert value is not opt.state[p][key]
+    # a copy: stepping on does not change the saved dict
+    assert all(v is not opt.state[p][k] for k, v in saved["state"][0].items() if isinstance(v, np.ndarray))
     for g in GRADS[2:]:
         p.grad, q.grad = tg.tensor(np.array(g)), tg.tensor(np.array(g))
         opt.step()
@@ -318,23 +301,17 @@ def trajectory(scheduler, steps, group=0):
     return lrs
 
 
-def test_multistep_constant_linear_exponential_polynomial_by_hand():
-    assert trajectory(S.MultiStepLR(sgd(1.0), [2, 4, 4], gamma=0.5), 6) == [1, 1, 0.5, 0.5, 0.125, 0.125, 0.125]
-    assert trajectory(S.ConstantLR(sgd(0.8), factor=0.5, total_iters=2), 4) == pytest.approx([0.4, 0.4, 0.8, 0.8,
-                                                                                              0.8])
-    assert trajectory(S.LinearLR(sgd(1.0), start_factor=0.25, total_iters=3), 5) == pytest.approx(
-        [0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
-    assert trajectory(S.ExponentialLR(sgd(2.0), gamma=0.5), 3) == [2.0, 1.0, 0.5, 0.25]
-    assert trajectory(S.PolynomialLR(sgd(1.0), total_iters=4, power=2.0), 5) == pytest.approx(
-        [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0])
-
-
-def test_lambda_and_multiplicative_per_group():
-    opt = sgd(1.0, 0.5)
-    scheduler = S.LambdaLR(opt, [lambda e: e + 1, lambda e: 0.1 * e])
-    trajectory(scheduler, 2)
-    assert scheduler.get_last_lr() == [3.0, 0.5 * 0.1 * 2] and [g["lr"] for g in opt.param_groups] == [3.0, 0.1]
-    assert trajectory(S.MultiplicativeLR(sgd(1.0), lambda e: 0.5), 3) == [1.0, 0.5, 0.25, 0.125]
+@pytest.mark.parametrize("build,expected", [
+    (lambda: S.MultiStepLR(sgd(1.0), [2, 4, 4], gamma=0.5), [1, 1, 0.5, 0.5, 0.125, 0.125, 0.125]),
+    (lambda: S.ConstantLR(sgd(0.8), factor=0.5, total_iters=2), [0.4, 0.4, 0.8, 0.8, 0.8]),
+    (lambda: S.LinearLR(sgd(1.0), start_factor=0.25, total_iters=3), [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]),
+    (lambda: S.ExponentialLR(sgd(2.0), gamma=0.5), [2.0, 1.0, 0.5, 0.25]),
+    (lambda: S.PolynomialLR(sgd(1.0), total_iters=4, power=2.0), [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]),
+    (lambda: S.MultiplicativeLR(sgd(1.0), lambda e: 0.5), [1.0, 0.5, 0.25, 0.125]),
+    (lambda: S.LambdaLR(sgd(0.5, 1.0), [lambda e: e + 1, lambda e: 0.1 * e]), [0.5, 1.0, 1.5]),
+])
+def test_schedules_by_hand(build, expected):
+    assert trajectory(build(), len(expected) - 1) == pytest.approx(expected, rel=1e-15)
 
 
 def test_warm_restarts_periods_grow_by_t_mult():
@@ -354,6 +331,9 @@ def test_sequential_warmup_then_decay_and_chained_product():
     opt = sgd(1.0)
     chained = S.ChainedScheduler([S.ExponentialLR(opt, gamma=0.5), S.MultiStepLR(opt, [2], gamma=0.1)])
     assert trajectory(chained, 3) == pytest.approx([1.0, 0.5, 0.025, 0.0125])
+    seq = S.SequentialLR(opt, [S.ExponentialLR(opt, 0.9), chained], milestones=[1])
+    with pytest.raises(NotImplementedError, match="ChainedScheduler has no lr formula of its own"):
+        seq.step()  # a composite cannot be restarted at a milestone (torch fails there too)
 
 
 def test_reduce_on_plateau_patience_cooldown_min_lr_and_eps():
@@ -394,7 +374,7 @@ class Decay:
 
 
 def test_scheduler_state_dicts_resume():
-    scheduler, fn, other_fn = S.LambdaLR(sgd(1.0), Decay()), None, Decay()
+    scheduler, other_fn = S.LambdaLR(sgd(1.0), Decay()), Decay()
     scheduler.lr_lambdas[0].rate = 0.5
     scheduler.step()
     saved = scheduler.state_dict()  # a callable object's attributes are saved, a plain function's not
@@ -416,29 +396,20 @@ def test_scheduler_state_dicts_resume():
     assert trajectory(seq2, 3)[1:] == trajectory(seq, 3)[1:]
 
 
-def test_composites_need_the_formula_of_a_real_scheduler_at_a_milestone():
-    opt = sgd(1.0)
-    inner = S.ChainedScheduler([S.ExponentialLR(opt, 0.5)])
-    seq = S.SequentialLR(opt, [S.ExponentialLR(opt, 0.9), inner], milestones=[1])
-    with pytest.raises(NotImplementedError, match="ChainedScheduler has no lr formula of its own"):
-        seq.step()
-
-
 @pytest.mark.parametrize("build,error,message", [
     (lambda: S.LambdaLR("opt", lambda e: 1.0), TypeError, "str is not an Optimizer"),
-    (lambda: S.MultiStepLR(sgd(1.0), milestones=[1.5]), TypeError, "milestones must be integers"),
-    (lambda: S.MultiStepLR(sgd(1.0), milestones=3), TypeError, "milestones must be an iterable"),
-    (lambda: S.ExponentialLR(sgd(1.0), gamma="0.5"), TypeError, "gamma must be a number"),
-    (lambda: S.ConstantLR(sgd(1.0), factor=-0.1), ValueError, "between 0 and 1"),
+    (lambda: S.LambdaLR(sgd(1.0), [lambda e: 1.0, lambda e: 1.0]), ValueError, "Expected 1 lr_lambdas, but got 2"),
+    (lambda: S.MultiStepLR(sgd(1.0), [1.5]), TypeError, "milestones must be integers"),
+    (lambda: S.MultiStepLR(sgd(1.0), 3), TypeError, "milestones must be an iterable"),
+    (lambda: S.ExponentialLR(sgd(1.0), "0.5"), TypeError, "gamma must be a number"),
+    (lambda: S.ConstantLR(sgd(1.0), -0.1), ValueError, "between 0 and 1"),
     (lambda: S.ConstantLR(sgd(1.0), total_iters=-1), ValueError, "total_iters must be an integer >= 0"),
     (lambda: S.LinearLR(sgd(1.0), total_iters=0), ValueError, "total_iters must be an integer >= 1"),
     (lambda: S.PolynomialLR(sgd(1.0), total_iters=0), ValueError, "total_iters must be an integer >= 1"),
-    (lambda: S.LambdaLR(sgd(1.0), [lambda e: 1.0, lambda e: 1.0]), ValueError, "Expected 1 lr_lambdas, but got 2"),
-    (lambda: S.SequentialLR(sgd(1.0), [S.ExponentialLR(sgd(1.0), 0.5)], milestones=[]), ValueError,
-     "same optimizer"),
-    (lambda: S.SequentialLR(object(), [], milestones=[]), TypeError, "object is not an Optimizer"),
-    (lambda: S.SequentialLR(sgd(1.0), [object()], milestones=[]), TypeError, "should have `optimizer`"),
-    (lambda: S.ChainedScheduler([S.ExponentialLR(sgd(1.0), 0.5)], optimizer="x"), TypeError, "not an Optimizer"),
+    (lambda: S.SequentialLR(sgd(1.0), [S.ExponentialLR(sgd(1.0), 0.5)], []), ValueError, "same optimizer"),
+    (lambda: S.SequentialLR(object(), [], []), TypeError, "object is not an Optimizer"),
+    (lambda: S.SequentialLR(sgd(1.0), [object()], []), TypeError, "should have `optimizer`"),
+    (lambda: S.ChainedScheduler([S.ExponentialLR(sgd(1.0), 0.5)], "x"), TypeError, "not an Optimizer"),
     (lambda: S.ChainedScheduler(5), TypeError, "expects a list of schedulers"),
     (lambda: S.ReduceLROnPlateau(sgd(1.0), factor=1.5), ValueError, "Factor should be < 1.0"),
     (lambda: S.ReduceLROnPlateau(sgd(1.0), patience=-1), ValueError, "patience must be an integer >= 0"),

@@ -207,7 +207,8 @@ def test_samplers_match_torch():
 
 
 ERROR_CASES = [
-    dict(shuffle=True, sampler=[0, 1]), dict(batch_sampler=[[0]], batch_size=2), dict(batch_sampler=[[0]], shuffle=True),
+    dict(shuffle=True, sampler=[0, 1]), dict(batch_sampler=[[0]], batch_size=2),
+    dict(batch_sampler=[[0]], shuffle=True),
     dict(batch_size=None, drop_last=True), dict(num_workers=-1), dict(timeout=-1), dict(batch_size=0),
     dict(batch_size=2.0), dict(batch_size=True), dict(drop_last=1), dict(prefetch_factor=2),
     dict(persistent_workers=True),

@@ -1,6 +1,7 @@
 """tinygrad_cnn.utils.data / datasets / transforms without torch: semantics, fast path == per-item
 path, MNIST against the IDX reader, transform values, error cases."""
 import collections
+import functools
 import gzip
 import struct
 import warnings
@@ -29,17 +30,10 @@ def train():
     return datasets.MNIST(train=True)
 
 
-class PerItem(Dataset):
-    """The same samples as ``inner`` without its batch shortcut: forces the per-item path."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __getitem__(self, i):
-        return self.inner[i]
-
-    def __len__(self):
-        return len(self.inner)
+def PerItem(inner):  # noqa: N802
+    """The same samples as ``inner``, without its batch shortcut (ConcatDataset has none): forces the
+    DataLoader's per-item path."""
+    return ConcatDataset([inner])
 
 
 class Stream(IterableDataset):
@@ -64,17 +58,13 @@ def _same_batches(a, b):
 
 # ------------------------------------------------------------------------------------ datasets
 
-def test_tensor_dataset_items_and_errors():
+def test_tensor_dataset_items():
     x, y = tg.arange(12).reshape(6, 2), tg.tensor([0, 1, 0, 1, 1, 0])
     ds = TensorDataset(x, y)
     assert len(ds) == 6 and ds.tensors == (x, y)
     a, b = ds[4]
     np.testing.assert_array_equal(a.numpy(), [8, 9])
     assert b.item() == 1 and b.ndim == 0
-    with pytest.raises(AssertionError, match="Size mismatch"):
-        TensorDataset(x, tg.zeros(5))
-    with pytest.raises(TypeError, match="from_numpy"):
-        TensorDataset(np.zeros(3))
 
 
 def test_subset_random_split_concat():
@@ -92,27 +82,11 @@ def test_subset_random_split_concat():
     assert [p.indices for p in a] == [p.indices for p in b]
     with pytest.warns(UserWarning, match="Length of split at index 0 is 0"):
         random_split(range(3), [0.0, 1.0])
-    with pytest.raises(ValueError, match="Sum of input lengths"):
-        random_split(base, [3, 3])
-    with pytest.raises(ValueError, match="Fraction at index 1"):
-        random_split(base, [0.5, -0.5, 1.0])
-    with pytest.raises(TypeError):
-        random_split(base, [5, 5.0])
     cat = ConcatDataset([base, list(range(5))])
     assert len(cat) == 15 and cat.cumulative_sizes == [10, 15]
     assert cat[9] == 109 and cat[10] == 0 and cat[-1] == 4 and cat[-15] == 100
-    with pytest.raises(ValueError, match="absolute value"):
-        cat[-16]
-    with pytest.raises(IndexError):
-        cat[15]
-    with pytest.raises(AssertionError, match="empty"):
-        ConcatDataset([])
-    with pytest.raises(AssertionError, match="IterableDataset"):
-        ConcatDataset([base, Stream(3)])
     assert len(PerItem(base) + PerItem(base)) == 20
     assert list(ChainDataset([Stream(2), Stream(3)])) == [0, 1, 0, 1, 2] and len(Stream(2) + Stream(3)) == 5
-    with pytest.raises(NotImplementedError):
-        Dataset()[0]
 
 
 # ------------------------------------------------------------------------------------ samplers
@@ -125,46 +99,15 @@ def test_samplers():
     assert len(list(RandomSampler(range(10), num_samples=25))) == 25
     twice = list(RandomSampler(range(10), num_samples=20))
     assert sorted(twice[:10]) == sorted(twice[10:]) == list(range(10))  # whole permutations first
-    draws = list(RandomSampler(range(3), replacement=True, num_samples=200))
-    assert set(draws) == {0, 1, 2}
+    assert set(RandomSampler(range(3), replacement=True, num_samples=200)) == {0, 1, 2}
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
     assert list(RandomSampler(range(30), generator=g1)) == list(RandomSampler(range(30), generator=g2))
-    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
-        RandomSampler([])
-    with pytest.raises(TypeError, match="replacement should be a boolean"):
-        RandomSampler(range(3), replacement=1)
     assert sorted(SubsetRandomSampler([5, 6, 7])) == [5, 6, 7] and len(SubsetRandomSampler([5, 6])) == 2
     w = list(WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 100))
     assert set(w) <= {1, 3} and len(w) == 100
     assert sorted(WeightedRandomSampler([1, 1, 1], 3, replacement=False)) == [0, 1, 2]
-    with pytest.raises(ValueError, match="1d sequence"):
-        WeightedRandomSampler([[1.0]], 1)
-    with pytest.raises(RuntimeError):
-        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
     assert list(BatchSampler(SequentialSampler(range(5)), 2, False)) == [[0, 1], [2, 3], [4]]
     assert list(BatchSampler(range(5), 2, True)) == [[0, 1], [2, 3]] and len(BatchSampler(range(5), 2, True)) == 2
-    for bad in (0, 2.0, True):
-        with pytest.raises(ValueError, match="batch_size should be a positive integer"):
-            BatchSampler(range(5), bad, False)
-    with pytest.raises(ValueError, match="drop_last should be a boolean"):
-        BatchSampler(range(5), 2, 1)
-
-
-class FakeTorchGenerator:
-    pass
-
-
-FakeTorchGenerator.__module__ = "torch._C"
-
-
-@pytest.mark.parametrize("make", [lambda g: RandomSampler(range(3), generator=g),
-                                  lambda g: DataLoader(range(3), shuffle=True, generator=g),
-                                  lambda g: random_split(range(3), [1, 2], generator=g)])
-def test_torch_generator_refused(make):
-    with pytest.raises(TypeError, match="torch.Generator"):
-        make(FakeTorchGenerator())
-    with pytest.raises(TypeError, match="numpy.random.Generator"):
-        make(42)
 
 
 # ------------------------------------------------------------------------------------ collate
@@ -230,43 +173,14 @@ def test_loader_other_modes():
     assert [b.tolist() for b in DataLoader([1, 2, 3], batch_size=2)] == [[1, 2], [3]]
     assert [b["a"].dtype for b in DataLoader([{"a": 1.5}, {"a": 2.5}], batch_size=2)] == [tg.float64]
     ds = TensorDataset(tg.arange(4), tg.arange(4) * 2)
-    items = list(DataLoader(ds, batch_size=None))
-    assert len(items) == 4 and items[1][1].item() == 2 and items[1][1].ndim == 0
-    custom = list(DataLoader(ds, batch_size=2, collate_fn=lambda b: len(b)))
-    assert custom == [2, 2]
-    by_batches = list(DataLoader(ds, batch_sampler=[[3, 0], [1]]))
-    assert by_batches[0][0].tolist() == [3, 0] and by_batches[1][1].tolist() == [2]
+    assert [(len(i), i[1].ndim, i[1].item()) for i in DataLoader(ds, batch_size=None)][1] == (2, 0, 2)
+    assert list(DataLoader(ds, batch_size=2, collate_fn=lambda b: len(b))) == [2, 2]
+    by_batches = [[t.tolist() for t in b] for b in DataLoader(ds, batch_sampler=[[3, 0], [1]])]
+    assert by_batches == [[[3, 0], [6, 0]], [[1], [2]]]
     assert [[t.tolist() for t in b] for b in DataLoader(ds, sampler=[2, 1], batch_size=2)] == [[[2, 1], [4, 2]]]
     stream = DataLoader(Stream(7), batch_size=3)
     assert [b.tolist() for b in stream] == [[0, 1, 2], [3, 4, 5], [6]] and len(stream) == 3
     assert len(list(DataLoader(Stream(7), batch_size=3, drop_last=True))) == 2
-
-
-def test_loader_errors():
-    ds = TensorDataset(tg.arange(10))
-    cases = [
-        (dict(shuffle=True, sampler=SequentialSampler(ds)), ValueError, "mutually exclusive with shuffle"),
-        (dict(batch_sampler=[[0]], batch_size=2), ValueError, "batch_sampler option is mutually exclusive"),
-        (dict(batch_sampler=[[0]], drop_last=True), ValueError, "batch_sampler option is mutually exclusive"),
-        (dict(batch_size=None, drop_last=True), ValueError, "disables auto-batching"),
-        (dict(num_workers=-1), ValueError, "num_workers option should be non-negative"),
-        (dict(timeout=-1), ValueError, "timeout option should be non-negative"),
-        (dict(batch_size=0), ValueError, "batch_size should be a positive integer"),
-        (dict(prefetch_factor=2), ValueError, "prefetch_factor option could only be specified"),
-        (dict(persistent_workers=True), ValueError, "persistent_workers option needs num_workers > 0"),
-        (dict(multiprocessing_context="spawn"), ValueError, "multiprocessing_context"),
-        (dict(collate_fn=3), TypeError, "collate_fn"),
-    ]
-    for kwargs, error, message in cases:
-        with pytest.raises(error, match=message):
-            DataLoader(ds, **kwargs)
-    for kwargs in (dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])):
-        with pytest.raises(ValueError, match="DataLoader with IterableDataset: expected unspecified"):
-            DataLoader(Stream(3), **kwargs)
-    loader = DataLoader(ds)
-    with pytest.raises(ValueError, match="batch_size attribute should not be set"):
-        loader.batch_size = 3
-    loader.num_workers = 0  # not frozen in PyTorch either
 
 
 def test_num_workers_warns_once_and_loads_in_process(monkeypatch):
@@ -283,24 +197,16 @@ def test_num_workers_warns_once_and_loads_in_process(monkeypatch):
 
 # ------------------------------------------------------------------------------------ MNIST datasets
 
-def _write_idx(path, array, compress=False):
-    code = {np.dtype(np.uint8): 0x08}[array.dtype]
-    raw = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-    path.write_bytes(gzip.compress(raw) if compress else raw)
-
-
-def _tiny_mnist(directory, n_train=6, n_test=4, compress=False):
+def _tiny_mnist(directory, compress=False):
+    """Four IDX files (6 training, 4 test images) in ``directory``; returns the test images."""
     directory.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    split = {}
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        suffix = ".gz" if compress else ""
-        _write_idx(directory / f"{prefix}-images-idx3-ubyte{suffix}", images, compress)
-        _write_idx(directory / f"{prefix}-labels-idx1-ubyte{suffix}", labels, compress)
-        split[prefix] = images, labels
-    return split
+    for prefix, n in (("train", 6), ("t10k", 4)):
+        images = np.random.default_rng(n).integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        for kind, array in (("images-idx3", images), ("labels-idx1", (np.arange(n) % 10).astype(np.uint8))):
+            raw = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+            path = directory / f"{prefix}-{kind}-ubyte{'.gz' if compress else ''}"
+            path.write_bytes(gzip.compress(raw) if compress else raw)
+    return images
 
 
 def test_mnist_matches_the_idx_reader(arrays, train):
@@ -321,31 +227,27 @@ def test_mnist_matches_the_idx_reader(arrays, train):
     assert "Number of datapoints: 60000" in repr(train) and "Split: Train" in repr(train)
     with pytest.warns(UserWarning, match="train_data has been renamed data"):
         assert train.train_data is train.data
-    with pytest.raises(IndexError):
-        train[60000]
-    with pytest.raises(TypeError, match="indices must be integers"):
-        train[1.5]
 
 
 def test_mnist_from_any_directory(tmp_path):
-    flat = _tiny_mnist(tmp_path / "flat", compress=True)
+    test_images = _tiny_mnist(tmp_path / "flat", compress=True)
     ds = datasets.MNIST(root=str(tmp_path / "flat"), train=False, target_transform=lambda y: y * 10)
     assert len(ds) == 4 and ds[3][1] == 30
-    np.testing.assert_array_equal(ds.data.numpy(), flat["t10k"][0])
+    np.testing.assert_array_equal(ds.data.numpy(), test_images)
     _tiny_mnist(tmp_path / "tv" / "MNIST" / "raw")  # torchvision's layout: root/MNIST/raw
     assert len(datasets.MNIST(root=tmp_path / "tv")) == 6
-    with pytest.raises(RuntimeError, match="Dataset not found. You can use download=True"):
-        datasets.MNIST(root=tmp_path / "nothing")
-    fashion_dir = tmp_path / "fa" / "FashionMNIST" / "raw"
-    _tiny_mnist(fashion_dir)
+    _tiny_mnist(tmp_path / "fa" / "FashionMNIST" / "raw")
     fashion = datasets.FashionMNIST(root=tmp_path / "fa", transform=T.ToTensor())
     assert fashion.classes[9] == "Ankle boot" and fashion[0][0].shape == (1, 28, 28)
-    with pytest.raises(TypeError, match="root is required"):
-        datasets.FashionMNIST()
-    with pytest.raises(RuntimeError, match="download=True is not supported"):
-        datasets.FashionMNIST(root=tmp_path / "empty", download=True)
-    with pytest.raises(TypeError, match="transform must be callable"):
-        datasets.MNIST(root=tmp_path / "flat", transform="ToTensor")
+
+
+def test_mnist_download_and_environment(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("tinygrad_cnn.data.download_mnist", lambda d: (calls.append(d), _tiny_mnist(d)) and d)
+    assert len(datasets.MNIST(root=tmp_path, download=True)) == 6 and calls == [tmp_path / "MNIST" / "raw"]
+    assert len(datasets.MNIST(root=tmp_path, download=True)) == 6 and len(calls) == 1  # present: no new download
+    monkeypatch.setenv("TINYGRAD_CNN_DATA", str(tmp_path / "MNIST" / "raw"))
+    assert len(datasets.MNIST(train=False)) == 4  # root=None: locate_mnist's order, the environment first
 
 
 def test_mnist_loader_batches_equal_per_item(train):
@@ -400,9 +302,8 @@ def test_to_tensor_and_normalize_values():
     t = T.ToTensor()(img)
     assert t.dtype == tg.float32 and t.shape == (1, 3, 4)
     np.testing.assert_array_equal(t.numpy()[0], img.astype(np.float32) / np.float32(255))
-    rgb = np.zeros((2, 3, 3), np.uint8)
-    rgb[..., 2] = 255
-    assert T.ToTensor()(rgb).shape == (3, 2, 3) and T.ToTensor()(rgb).numpy()[2].min() == 1.0
+    rgb = T.ToTensor()(np.stack([np.zeros((2, 3), np.uint8)] * 2 + [np.full((2, 3), 255, np.uint8)], axis=-1))
+    assert rgb.shape == (3, 2, 3) and rgb.numpy()[2].min() == 1.0 and rgb.numpy()[:2].max() == 0
     f64 = T.ToTensor()(np.full((2, 2), 7.0))
     assert f64.dtype == tg.float64 and f64.numpy().max() == 7.0  # only uint8 is scaled, as in torchvision
     assert T.PILToTensor()(img).dtype == tg.uint8 and T.PILToTensor()(img).shape == (1, 3, 4)
@@ -415,31 +316,6 @@ def test_to_tensor_and_normalize_values():
     assert T.Normalize((1.0,), (1.0,), inplace=True)(inplace) is inplace and inplace.numpy().max() == 0
     assert "Normalize(mean=(0.5,), std=(0.25,))" in repr(T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,))]))
     assert T.Lambda(lambda x: x + 1)(1) == 2
-
-
-TRANSFORM_ERRORS = [
-    (lambda: T.ToTensor()(tg.zeros(1, 2, 2)), TypeError, "pic should be PIL Image or ndarray"),
-    (lambda: T.ToTensor()(np.zeros((1, 1, 2, 2), np.uint8)), ValueError, "pic should be 2/3 dimensional"),
-    (lambda: T.Normalize((0.5,), (0.5,))(np.zeros((1, 2, 2), np.float32)), TypeError, "img should be Tensor Image"),
-    (lambda: T.Normalize((0.5,), (0.5,))(tg.zeros(1, 2, 2, dtype=tg.uint8)), TypeError, "should be a float tensor"),
-    (lambda: T.Normalize((0.5,), (0.5,))(tg.zeros(2, 2)), ValueError, "tensor image of size"),
-    (lambda: T.Normalize((0.5,), (0.0,))(tg.zeros(1, 2, 2)), ValueError, "std evaluated to zero"),
-    (lambda: T.Normalize((0.5, 0.5), (0.5, 0.5))(tg.zeros(3, 2, 2)), RuntimeError, "does not fit"),
-    (lambda: T.Lambda(3), TypeError, "lambd should be callable"),
-    (lambda: T.RandomAffine(10), NotImplementedError, "rotation"),
-    (lambda: T.RandomAffine(0, scale=(0.9, 1.1)), NotImplementedError, "scale"),
-    (lambda: T.RandomAffine(0, translate=(0.1, 1.5)), ValueError, "between 0 and 1"),
-    (lambda: T.RandomAffine(-1), ValueError, "must be positive"),
-    (lambda: T.RandomShift(-1), ValueError, "max_shift"),
-    (lambda: list(DataLoader(datasets.MNIST(transform=T.Normalize((0.5,), (0.5,))), batch_size=4)),  # batch path
-     TypeError, "img should be Tensor Image"),
-]
-
-
-@pytest.mark.parametrize("call,error,message", TRANSFORM_ERRORS)
-def test_transform_errors(call, error, message):
-    with pytest.raises(error, match=message):
-        call()
 
 
 def _shifted(img, dx, dy):
@@ -490,3 +366,85 @@ def test_random_affine_translate_range():
     assert {m for move in moves for m in move} == set(range(-3, 4))  # round(U(-2.8, 2.8))
     assert repr(affine) == "RandomAffine(degrees=[0.0, 0.0], translate=(0.1, 0.1))"
     np.testing.assert_array_equal(T.RandomAffine(0)(img), img)
+
+
+# ------------------------------------------------------------------------------------ error cases
+
+def _index(dataset, i):
+    return dataset[i]
+
+
+class FakeTorchGenerator:
+    __module__ = "torch._C"
+
+
+@functools.cache
+def _mnist_test():
+    return datasets.MNIST(train=False)
+
+
+ERRORS = [
+    (lambda: TensorDataset(tg.zeros(4), tg.zeros(5)), AssertionError, "Size mismatch"),
+    (lambda: TensorDataset(np.zeros(3)), TypeError, "from_numpy"),
+    (lambda: random_split(range(10), [3, 3]), ValueError, "Sum of input lengths"),
+    (lambda: random_split(range(10), [0.5, -0.5, 1.0]), ValueError, "Fraction at index 1"),
+    (lambda: random_split(range(10), [5, 5.0]), TypeError, "lengths must be ints"),
+    (lambda: _index(ConcatDataset([[1, 2], [3]]), -4), ValueError, "absolute value"),
+    (lambda: _index(ConcatDataset([[1, 2], [3]]), 3), IndexError, "out of range"),
+    (lambda: ConcatDataset([]), AssertionError, "empty"),
+    (lambda: ConcatDataset([[1], Stream(3)]), AssertionError, "IterableDataset"),
+    (lambda: Dataset()[0], NotImplementedError, "should implement __getitem__"),
+    (lambda: RandomSampler([]), ValueError, "num_samples should be a positive integer"),
+    (lambda: RandomSampler(range(3), replacement=1), TypeError, "replacement should be a boolean"),
+    (lambda: WeightedRandomSampler([[1.0]], 1), ValueError, "1d sequence"),
+    (lambda: WeightedRandomSampler([1.0, 0.0], 2, replacement=False), RuntimeError, "without replacement"),
+    (lambda: BatchSampler(range(5), 0, False), ValueError, "batch_size should be a positive integer"),
+    (lambda: BatchSampler(range(5), 2.0, False), ValueError, "batch_size should be a positive integer"),
+    (lambda: BatchSampler(range(5), True, False), ValueError, "batch_size should be a positive integer"),
+    (lambda: BatchSampler(range(5), 2, 1), ValueError, "drop_last should be a boolean"),
+    (lambda: _index(_mnist_test(), 10000), IndexError, "out of bounds"),
+    (lambda: _index(_mnist_test(), 1.5), TypeError, "indices must be integers"),
+    (lambda: datasets.MNIST(root="/nonexistent/mnist"), RuntimeError, "Dataset not found. You can use download=True"),
+    (lambda: datasets.MNIST(transform="ToTensor"), TypeError, "transform must be callable"),
+    (lambda: datasets.FashionMNIST(), TypeError, "root is required"),
+    (lambda: datasets.FashionMNIST(root="/nonexistent", download=True), RuntimeError, "download=True is not supported"),
+    (lambda: RandomSampler(range(3), generator=FakeTorchGenerator()), TypeError, "got a torch.Generator"),
+    (lambda: DataLoader(range(3), shuffle=True, generator=FakeTorchGenerator()), TypeError, "got a torch.Generator"),
+    (lambda: random_split(range(3), [1, 2], generator=42), TypeError, "must be a numpy.random.Generator"),
+    (lambda: setattr(DataLoader(range(3)), "batch_size", 3), ValueError, "batch_size attribute should not be set"),
+    (lambda: DataLoader(range(9), shuffle=True, sampler=[0]), ValueError, "mutually exclusive with shuffle"),
+    (lambda: DataLoader(range(9), batch_sampler=[[0]], batch_size=2), ValueError, "batch_sampler option is mutually"),
+    (lambda: DataLoader(range(9), batch_sampler=[[0]], drop_last=True), ValueError, "batch_sampler option is mutually"),
+    (lambda: DataLoader(range(9), batch_size=None, drop_last=True), ValueError, "disables auto-batching"),
+    (lambda: DataLoader(range(9), num_workers=-1), ValueError, "num_workers option should be non-negative"),
+    (lambda: DataLoader(range(9), timeout=-1), ValueError, "timeout option should be non-negative"),
+    (lambda: DataLoader(range(9), batch_size=0), ValueError, "batch_size should be a positive integer"),
+    (lambda: DataLoader(range(9), prefetch_factor=2), ValueError, "prefetch_factor option could only be specified"),
+    (lambda: DataLoader(range(9), persistent_workers=True), ValueError, "persistent_workers option needs num_workers"),
+    (lambda: DataLoader(range(9), multiprocessing_context="spawn"), ValueError, "multiprocessing_context"),
+    (lambda: DataLoader(range(9), collate_fn=3), TypeError, "collate_fn"),
+    (lambda: DataLoader(Stream(3), shuffle=True), ValueError, "IterableDataset: expected unspecified shuffle"),
+    (lambda: DataLoader(Stream(3), sampler=[0]), ValueError, "IterableDataset: expected unspecified sampler"),
+    (lambda: DataLoader(Stream(3), batch_sampler=[[0]]), ValueError, "IterableDataset: expected unspecified batch_"),
+    (lambda: T.ToTensor()(tg.zeros(1, 2, 2)), TypeError, "pic should be PIL Image or ndarray"),
+    (lambda: T.ToTensor()(np.zeros((1, 1, 2, 2), np.uint8)), ValueError, "pic should be 2/3 dimensional"),
+    (lambda: T.Normalize((0.5,), (0.5,))(np.zeros((1, 2, 2), np.float32)), TypeError, "img should be Tensor Image"),
+    (lambda: T.Normalize((0.5,), (0.5,))(tg.zeros(1, 2, 2, dtype=tg.uint8)), TypeError, "should be a float tensor"),
+    (lambda: T.Normalize((0.5,), (0.5,))(tg.zeros(2, 2)), ValueError, "tensor image of size"),
+    (lambda: T.Normalize((0.5,), (0.0,))(tg.zeros(1, 2, 2)), ValueError, "std evaluated to zero"),
+    (lambda: T.Normalize((0.5, 0.5), (0.5, 0.5))(tg.zeros(3, 2, 2)), RuntimeError, "does not fit"),
+    (lambda: T.Lambda(3), TypeError, "lambd should be callable"),
+    (lambda: T.RandomAffine(10), NotImplementedError, "rotation"),
+    (lambda: T.RandomAffine(0, scale=(0.9, 1.1)), NotImplementedError, "scale"),
+    (lambda: T.RandomAffine(0, translate=(0.1, 1.5)), ValueError, "between 0 and 1"),
+    (lambda: T.RandomAffine(-1), ValueError, "must be positive"),
+    (lambda: T.RandomShift(-1), ValueError, "max_shift"),
+    (lambda: list(DataLoader(datasets.MNIST(transform=T.Normalize((0.5,), (0.5,))), batch_size=4)),  # batch path
+     TypeError, "img should be Tensor Image"),
+]
+
+
+@pytest.mark.parametrize("call,error,message", ERRORS)
+def test_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -5,6 +5,12 @@
 from . import init
 from .layers import (AvgPool2d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Identity, Linear,
                      LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
+from .activation_layers import *  # noqa: F401,F403
+from .activation_layers import __all__ as _activation_layers
+from .loss_layers import *  # noqa: F401,F403
+from .loss_layers import __all__ as _loss_layers
+from .norm_layers import *  # noqa: F401,F403
+from .norm_layers import __all__ as _norm_layers
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
                      Sequential)
 from . import utils
@@ -15,3 +21,4 @@ __all__ = [
     "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
     "Dropout", "BatchNorm2d", "Softmax", "LogSoftmax", "CrossEntropyLoss",
 ]
+__all__ += [n for n in _activation_layers + _loss_layers + _norm_layers if n not in __all__]

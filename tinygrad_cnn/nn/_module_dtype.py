@@ -61,7 +61,8 @@ class DtypeMethods:
         if dtype == np.float16:
             self.half()
         if dtype.kind != "f":
-            raise TypeError(f"Module.to: nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+            raise TypeError(f"Module.to: nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype}")
         return self._cast(dtype)
 
     def type(self, dst_type):

@@ -34,7 +34,8 @@ def as_buffer(value, name):
         if array.dtype.kind not in "biuf":
             raise TypeError(f"buffer '{name}': expected numeric data, got dtype {array.dtype}")
         return Tensor(array)
-    raise TypeError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' (Tensor, ndarray or None required)")
+    raise TypeError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
+                    f"(Tensor, ndarray or None required)")
 
 
 def state_entries(module):

@@ -17,6 +17,8 @@ from ..ops.activation import __all__ as _activation_names
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.loss import __all__ as _loss_names
 from ..ops.norm import batch_norm2d as _batch_norm2d
+from ..ops.norm_extra import *  # noqa: F401,F403
+from ..ops.norm_extra import __all__ as _norm_names
 from ..ops.pool import *  # noqa: F401,F403
 from ..ops.pool import __all__ as _pool_names
 from ..rng import get_rng
@@ -227,4 +229,4 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 __all__ = (["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "normalize", "dropout", "dropout2d",
             "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm"]
-           + list(_activation_names) + list(_loss_names) + list(_pool_names))
+           + list(_activation_names) + list(_loss_names) + list(_pool_names) + list(_norm_names))

@@ -14,6 +14,10 @@ from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+# moved to their own files; importable from here as before
+from .activation_layers import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401,E402
+from .loss_layers import CrossEntropyLoss  # noqa: F401
+from .norm_layers import BatchNorm2d, Dropout  # noqa: F401
 
 __all__ = [
     "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
@@ -222,24 +226,6 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class ReLU(Module):
-    def forward(self, x):
-        _check_tensor(x, "ReLU")
-        return x.relu()
-
-
-class Sigmoid(Module):
-    def forward(self, x):
-        _check_tensor(x, "Sigmoid")
-        return x.sigmoid()
-
-
-class Tanh(Module):
-    def forward(self, x):
-        _check_tensor(x, "Tanh")
-        return x.tanh()
-
-
 class Flatten(Module):
     """Merge dimensions start_dim..end_dim into one (by default everything but the batch)."""
 
@@ -253,158 +239,3 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Softmax(Module):
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        _check_tensor(x, "Softmax")
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        _check_tensor(x, "LogSoftmax")
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class Dropout(Module):
-    """Zero each element with probability p during training and scale the rest by 1/(1-p)
-    ("inverted" dropout), so nothing needs rescaling at evaluation, where it is the identity.
-
-    Masks come from the library generator, so ``manual_seed`` reproduces them.
-    """
-
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real):
-            raise TypeError(f"Dropout: probability has to be a number between 0 and 1, but got {p!r}")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p!r}")
-        self.p = p
-        self.inplace = inplace  # accepted for API compatibility; a new tensor is always returned
-
-    def forward(self, x):
-        _check_tensor(x, "Dropout")
-        return F.dropout(x, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class BatchNorm2d(Module):
-    """Per-channel normalisation of (N, C, H, W) inputs.
-
-    Training: normalise with the batch mean and biased variance, and update ``running_mean`` /
-    ``running_var`` with ``(1 - momentum) * running + momentum * batch`` (the *unbiased* batch
-    variance for ``running_var``, as PyTorch; ``momentum=None`` gives a cumulative average).
-    Evaluation: normalise with the running statistics. Forward and backward are one fused op.
-    """
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
-        super().__init__()
-        self.num_features = _positive_int(num_features, "num_features", "BatchNorm2d")
-        _check_param_size((self.num_features,), "BatchNorm2d")
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-            raise TypeError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
-        if not 0 <= eps < float("inf"):
-            raise ValueError(f"BatchNorm2d: eps must be a non-negative number, got {eps!r}")
-        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
-            raise TypeError(f"BatchNorm2d: momentum must be in [0, 1] or None, got {momentum!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm2d: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.eps, self.momentum = eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        c = self.num_features
-        if affine:
-            self.weight = Parameter(np.ones(c, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(c, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(c, dtype=np.float32))
-            self.register_buffer("running_var", np.ones(c, dtype=np.float32))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self):
-        if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
-
-    def reset_parameters(self):
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def forward(self, x):
-        _check_tensor(x, "BatchNorm2d")
-        if x.ndim != 4:
-            raise ValueError(f"BatchNorm2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
-        if x.dtype.kind != "f":
-            raise TypeError(f"BatchNorm2d: input must be floating point, got {x.dtype}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm2d: expected {self.num_features} channels (num_features), got input of shape {x.shape}"
-            )
-        use_batch_stats = self.training or not self.track_running_stats
-        if use_batch_stats and x.shape[0] * x.shape[2] * x.shape[3] <= 1:
-            raise ValueError(
-                f"BatchNorm2d: expected more than 1 value per channel when training, got input of shape {x.shape}"
-            )
-        update = self.training and self.track_running_stats
-        factor = 0.0 if self.momentum is None else self.momentum
-        if update:
-            self.num_batches_tracked._data += 1
-            if self.momentum is None:  # a cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
-        return F.batch_norm(
-            x, self.running_mean if not use_batch_stats or update else None,
-            self.running_var if not use_batch_stats or update else None,
-            self.weight, self.bias, use_batch_stats, factor, self.eps,
-        )
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
-
-class CrossEntropyLoss(Module):
-    """Softmax cross-entropy of (N, C) logits against integer class targets (N,)."""
-
-    def __init__(self, reduction="mean", label_smoothing=0.0):
-        super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
-            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-        self.reduction, self.label_smoothing = reduction, label_smoothing
-
-    def forward(self, input, target):
-        _check_tensor(input, "CrossEntropyLoss")
-        return input.cross_entropy(target, reduction=self.reduction, label_smoothing=self.label_smoothing)

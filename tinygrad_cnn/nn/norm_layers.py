@@ -26,10 +26,11 @@ def _is_int(value):
 
 
 def _count(value, name, layer, minimum=1):
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if not _is_int(value):
-        raise TypeError(f"{layer}: {name} must be an integer >= {minimum}, got {value!r}")
+        raise TypeError(f"{layer}: {name} must be {what}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{layer}: {name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{layer}: {name} must be {what}, got {value!r}")
     return int(value)
 
 

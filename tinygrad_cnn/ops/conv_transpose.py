@@ -173,7 +173,7 @@ def _backward_blocks(g, xs, weight, in_size, stride, padding, dilation, groups, 
         blocks.run(block)
         return None, None
     total = blocks.run_summed(block, (w_size + oc * need_b,), g.dtype)
-    return total[:w_size].reshape(w_shape), total[w_size:]
+    return (total[:w_size].reshape(w_shape) if need_w else None), total[w_size:]
 
 
 # ----------------------------------------------------------------------------- the functional

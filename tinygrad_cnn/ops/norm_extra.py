@@ -1,5 +1,6 @@
-"""Layer, group and instance normalisation and the embedding lookup, each one fused `Function`
-with a closed-form backward, and their functionals (``torch.nn.functional`` names and arguments).
+"""Layer, group and instance normalisation, each one fused `Function` with a closed-form
+backward, and their functionals (``torch.nn.functional`` names and arguments); ``embedding``
+(ops/embedding.py) is re-exported here too.
 
 Like BatchNorm2dFunction (ops/norm.py) the normalisations work on a view whose reduced values
 are laid out as in memory, so a channels-last conv output (an NCHW-shaped view of NHWC memory)
@@ -17,13 +18,13 @@ batch (or row) slices that run on the ``tinygrad_cnn.parallel`` workers; sums ov
 added in a fixed order, so results do not depend on the thread count.
 """
 import math
-import numbers
 
 import numpy as np
 
 from .. import parallel
 from ..function import Function
 from ._checks import flag, is_tensor, real, tensor_input
+from .embedding import EmbeddingFunction, embedding  # noqa: F401 (re-exported for F)
 
 __all__ = ["layer_norm", "group_norm", "instance_norm", "embedding"]
 
@@ -238,22 +239,31 @@ class GroupNormFunction(Function):
         dtype = np.result_type(x, *affine)
         n, c = x.shape[:2]
         lay = _Channels(x)
-        if mean is None:
-            mean, var = group_stats(x, groups)
-        mean_c = _per_channel(np.asarray(mean, dtype=dtype), c)
-        rstd_c = _per_channel(1.0 / np.sqrt(np.asarray(var, dtype=dtype) + dtype.type(eps)), c)
-        scale = rstd_c if weight is None else rstd_c * weight.astype(dtype, copy=False)
+        count = lay.length * (c // groups)
+        given = mean is not None
+        mean_c, rstd_c = np.empty((n, c), dtype=dtype), np.empty((n, c), dtype=dtype)
+        if given:
+            mean_c[...] = _per_channel(np.asarray(mean, dtype=dtype), c)
+            rstd_c[...] = _per_channel(1.0 / np.sqrt(np.asarray(var, dtype=dtype) + dtype.type(eps)), c)
+        w = None if weight is None else weight.astype(dtype, copy=False)
+        b = None if bias is None else bias.astype(dtype, copy=False)[None]
         y = np.empty(lay.v.shape, dtype=dtype)
         parts = parallel.split(n, y.size)
 
         def work(i):
             p, out = parts[i], y[parts[i]]
+            if not given:  # two passes: the group means, then the mean squared deviations
+                mean_c[p] = _per_channel(_per_group(lay.sums(lay.v[p]), groups) / count, c)
             np.subtract(lay.v[p], lay.per(mean_c[p]), out=out)
-            out *= lay.per(scale[p])
-            if bias is not None:
-                out += lay.per(bias.astype(dtype, copy=False)[None])
+            if not given:
+                var = _per_group(lay.dots(out, out), groups) / count
+                rstd_c[p] = _per_channel(1.0 / np.sqrt(var + dtype.type(eps)), c)
+            out *= lay.per(rstd_c[p] if w is None else rstd_c[p] * w)
+            if b is not None:
+                out += lay.per(b)
 
-        parallel.run_parts(work, len(parts))
+        with np.errstate(invalid="ignore", divide="ignore"):  # an empty group: NaN statistics, as in PyTorch
+            parallel.run_parts(work, len(parts))
         ctx.save_for_backward(x, mean_c, rstd_c, *affine)
         ctx.lay, ctx.parts, ctx.flags = lay, parts, (has_weight, has_bias)
         ctx.groups, ctx.batch_stats = groups, batch_stats
@@ -299,35 +309,6 @@ class GroupNormFunction(Function):
             if t is not None:
                 grads.append(sums.sum(axis=0).astype(t.dtype, copy=False) if needed else None)
         return tuple(grads)
-
-
-# ----------------------------------------------------------------------------------- embedding
-
-
-class EmbeddingFunction(Function):
-    """weight[indices]: rows of a (V, D) weight picked by integer ``indices`` (any shape, checked
-    by the caller). The gradient adds each output row's gradient into its weight row (repeated
-    indices add up); the ``padding_idx`` row gets none; ``scale_grad_by_freq`` divides by how
-    often each index occurs in ``indices``."""
-
-    @staticmethod
-    def forward(ctx, weight, indices=None, padding_idx=None, scale_grad_by_freq=False):
-        ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale_grad_by_freq
-        ctx.weight_shape = weight.shape
-        return np.take(weight, indices, axis=0)
-
-    @staticmethod
-    def backward(ctx, grad):
-        flat = ctx.indices.reshape(-1)
-        rows = grad.reshape(flat.size, ctx.weight_shape[1])
-        if ctx.scale:
-            counts = np.bincount(flat, minlength=ctx.weight_shape[0])
-            rows = rows / counts[flat, None].astype(grad.dtype)
-        grad_weight = np.zeros(ctx.weight_shape, dtype=grad.dtype)
-        np.add.at(grad_weight, flat, rows)
-        if ctx.padding_idx is not None:
-            grad_weight[ctx.padding_idx] = 0
-        return grad_weight
 
 
 # ----------------------------------------------------------------------------------- functionals
@@ -400,6 +381,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
         raise RuntimeError(f"{fn}: the number of channels must be divisible by num_groups, got input of shape "
                            f"{tuple(input.shape)} and num_groups={num_groups}")
     _vectors(fn, c, "channel", weight=weight, bias=bias)
+    if input.shape[0] * (c // num_groups) * math.prod(input.shape[2:]) == 1:  # PyTorch's check, as it words it
+        raise ValueError(f"{fn}: expected more than 1 value per channel when training, got input of shape "
+                         f"{tuple(input.shape)} and num_groups={num_groups}")
     affine, flags = _present(weight, bias)
     return GroupNormFunction.apply(input, *affine, groups=int(num_groups), eps=_eps(fn, eps), **flags)
 
@@ -448,44 +432,3 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         mean, var = group_stats(input.numpy(), c)
         _running_update(fn, running_mean, running_var, mean, var, momentum, length)
     return GroupNormFunction.apply(input, *affine, groups=c, eps=eps, mean=mean, var=var, **flags)
-
-
-def _padding_idx(fn, padding_idx, rows):
-    if padding_idx is None:
-        return None
-    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
-        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
-    if not -rows <= padding_idx < rows:
-        raise ValueError(f"{fn}: padding_idx must be within num_embeddings: in [{-rows}, {rows - 1}], got "
-                         f"{padding_idx}")
-    return int(padding_idx) % rows
-
-
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
-    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer tensor ``input``:
-    output shape input.shape + (embedding_dim,). The ``padding_idx`` row gets no gradient (its
-    value is used as it is). ``max_norm`` (which renormalises rows in place) and ``sparse=True``
-    are not supported and raise NotImplementedError."""
-    fn = "embedding"
-    if not is_tensor(input):
-        raise TypeError(f"{fn}: input must be a Tensor of integer indices, got {type(input).__name__}")
-    indices = input.numpy()
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: input must hold integer indices (int64 or int32), got dtype {indices.dtype}")
-    tensor_input(fn, weight, name="weight")
-    if weight.ndim != 2:
-        raise RuntimeError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
-    if max_norm is not None:
-        raise NotImplementedError(f"{fn}: max_norm is not supported (got max_norm={max_norm!r}); renormalise the "
-                                  f"weight rows yourself under no_grad()")
-    if flag(fn, "sparse", sparse):
-        raise NotImplementedError(f"{fn}: sparse=True (sparse gradients) is not supported; use sparse=False")
-    real(fn, "norm_type", norm_type)
-    rows = weight.shape[0]
-    padding_idx = _padding_idx(fn, padding_idx, rows)
-    if indices.size and (indices.min() < 0 or indices.max() >= rows):
-        bad = indices[(indices < 0) | (indices >= rows)].flat[0]
-        raise IndexError(f"{fn}: index {bad} is out of range for a weight of {rows} rows (num_embeddings); "
-                         f"indices must be in [0, {rows - 1}]")
-    return EmbeddingFunction.apply(weight, indices=indices.astype(np.intp, copy=False), padding_idx=padding_idx,
-                                   scale_grad_by_freq=flag(fn, "scale_grad_by_freq", scale_grad_by_freq))

@@ -4,9 +4,12 @@ A scheduler writes ``group['lr']`` of its optimizer's param groups. Constructing
 first step (epoch 0: the initial lr); call ``scheduler.step()`` after each ``optimizer.step()``
 (per epoch for StepLR/CosineAnnealingLR, per batch for OneCycleLR, as usual).
 
-StepLR and CosineAnnealingLR use PyTorch's *recursive* formulas (each lr computed from the
-previous one), not the closed forms, because that is what PyTorch computes and the two differ
-in the last bits; matching them keeps a run comparable with a PyTorch run to the last digit.
+Where PyTorch uses *recursive* (chainable) formulas, each lr computed from the previous one
+(StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR, CosineAnnealingLR,
+MultiplicativeLR), so does this, not the closed forms: the two differ in the last bits, and
+matching them keeps a run comparable with a PyTorch run to the last digit. ``step(epoch)``
+(deprecated, as in PyTorch) uses the closed form. SequentialLR, ChainedScheduler,
+CosineAnnealingWarmRestarts and ReduceLROnPlateau are in lr_scheduler_extra.py, exported here.
 """
 import copy
 import math
@@ -16,7 +19,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
-from .optimizer import Optimizer, _real
+from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "OneCycleLR", "SequentialLR", "ChainedScheduler",

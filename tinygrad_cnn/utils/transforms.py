@@ -1,7 +1,8 @@
 """Image transforms in the shape of ``torchvision.transforms`` (no PIL, no torchvision needed).
 
 An *image* is what ``np.asarray`` of a PIL image gives: a uint8 ndarray (H, W) or (H, W, C); the
-MNIST datasets hand out (28, 28) ones. ``ToTensor`` turns it into torchvision's exact result, a
+MNIST datasets hand out (28, 28) ones (a PIL image in mode L, LA, RGB or RGBA is also accepted, if
+Pillow happens to be installed). ``ToTensor`` turns it into torchvision's exact result, a
 float32 Tensor (C, H, W) in [0, 1] (``uint8 / 255`` in float32); ``Normalize`` then works on
 tensors, as in torchvision. ``RandomAffine`` supports integer-pixel translations only, which is
 what MNIST augmentation uses; ``RandomShift`` is a simpler spelling of the same idea.
@@ -275,7 +276,7 @@ class RandomAffine(_RandomTranslate):
                 raise ValueError("If degrees is a single number, it must be positive.")
             degrees = [-degrees, degrees]
         self.degrees = _pair(degrees, "degrees")
-        if self.degrees != [0.0, 0.0] and self.degrees != [-0.0, 0.0]:
+        if any(d != 0 for d in self.degrees):
             raise NotImplementedError(f"RandomAffine: rotation is not supported (degrees must be 0, got {degrees}); "
                                       f"only integer translations are")
         if translate is not None:

@@ -1,0 +1,387 @@
+"""Pooling beyond the MNIST fast path of conv.py: max pooling with dilation, ceil_mode and indices,
+average pooling in ceil_mode (torch's divisors at the clipped border windows), and max_unpool2d.
+
+``nn.functional.max_pool2d`` / ``avg_pool2d`` keep conv.py's tuned Functions for the common case
+(no dilation, floor-sized output, no indices) and route the rest here, after one geometry check
+(`pool_geometry`) that both paths share. Channels-last inside, as conv.py:
+
+* `MaxPool2dWithIndices`: per cache-sized batch block, the kernel offsets' strided window views
+  of the -inf padded input, each compared with the running maximum; the winning offset is kept
+  (uint8 per output element), first maximum in row-major window order, the last NaN if any (as
+  torch's ``val > max || isnan(val)``). Backward: per offset, the output gradient where that
+  offset won is added into its window of the padded input gradient (no scatter); the int64
+  indices into H*W are computed from the offsets only when asked for.
+* `AvgPool2dCeil`: window sums as two separable passes (kw then kh strided slice-adds, instead of
+  kh*kw), times 1/divisor per output pixel; torch's divisor is a product of a row and a column
+  term, so it is kept as two vectors. Backward: the two adjoint passes.
+* `MaxUnpool2d`: one fancy-index assignment into the zeroed output (indices are unique within a
+  plane for pooling's own indices; for repeated ones the last wins, as torch's CPU loop);
+  backward: the gather of the output gradient at the indices.
+"""
+import math
+
+import numpy as np
+
+from .._memory import check_memory
+from ..function import Function
+from .conv import _Blocks, _nhwc, _out_size, _pair, _window
+from .pool import _Constant, _check_tensor
+
+__all__ = ["max_unpool2d"]
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+def _pool_size(size, kernel, stride, pad, dilation, ceil_mode):
+    """torch's pooling output size: floor or ceil of the window count; in ceil mode the last
+    window must start inside the input or the left padding, else it is dropped."""
+    span = dilation * (kernel - 1) + 1
+    out = (size + 2 * pad - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """Checked (kernel, stride, padding, dilation, (OH, OW)) of a 2-D pooling of a 4-D ``shape``.
+    stride None (or []) means the kernel size. Errors: TypeError for a wrong type, ValueError for
+    a wrong value (as conv.py's pooling; torch raises RuntimeError for the latter)."""
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: ceil_mode must be True or False, got {ceil_mode!r}")
+    one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # torch takes [k] for k
+    kernel = _pair(one(kernel_size), "kernel_size", op, 1)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not len(stride)) else \
+        _pair(one(stride), "stride", op, 1)
+    padding = _pair(one(padding), "padding", op, 0)
+    dilation = _pair(one(dilation), "dilation", op, 1)
+    for p, k, d in zip(padding, kernel, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+                             f"kernel_size={k} and dilation={d}")
+        if p > k // 2:
+            raise ValueError(f"{op}: pad should be smaller than or equal to half of kernel size, but got "
+                             f"padding {padding} for kernel_size {kernel}")
+    if len(shape) != 4 or 0 in shape[1:]:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) input with non-empty C, H and W (only the batch "
+                         f"may be empty), got shape {tuple(shape)}")
+    out = tuple(_pool_size(shape[2 + a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode) for a in (0, 1))
+    for axis, name in ((0, "rows"), (1, "columns")):
+        if out[axis] < 1:  # (in ceil mode a kernel larger than the padded input may still fit one window)
+            _out_size(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
+    return kernel, stride, padding, dilation, out
+
+
+def _padded_item(shape, kernel, stride, padding, dilation, out_size):
+    """((Hp, Wp, C), (top, left)) of the padded buffer that holds every window of the output
+    (it may reach past the bottom/right padding in ceil mode, or stop short of the input's end)."""
+    hp = (out_size[0] - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
+    wp = (out_size[1] - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
+    return (hp, wp, shape[3]), padding
+
+
+def _blocks(xs, kernel, stride, padding, dilation, out_size, fill):
+    """Batch blocks of about 2 MB of padded NHWC input, padded per block with ``fill``."""
+    n, h, w, c = xs.shape
+    item = _padded_item(xs.shape, kernel, stride, padding, dilation, out_size)
+    (hp, wp, _), _ = item
+    needs_pad = any(padding) or hp > h or wp > w
+    return _Blocks(n, 1, 0, xs.dtype, item if needs_pad else None, fill=fill,
+                   item_bytes=max(hp, h) * max(wp, w) * c * xs.dtype.itemsize)
+
+
+# ----------------------------------------------------------------------------- max pooling
+
+
+def _first_valid(out_len, stride, pad, dilation):
+    """Per output position, the first kernel offset at or after the start of the input (torch's
+    index of a window that holds only -inf)."""
+    start = np.arange(out_len) * stride - pad
+    return -(np.minimum(start, 0) // dilation)
+
+
+def max_windows(x, kernel, stride, padding, dilation, out_size):
+    """(maxima, winning kernel offset i*kw + j), both NHWC (N, OH, OW, C), of a max pooling of x."""
+    (kh, kw), (oh, ow) = kernel, out_size
+    xs = _nhwc(x)
+    n, c = xs.shape[0], xs.shape[3]
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    taps = np.empty((n, oh, ow, c), dtype=np.uint8 if kh * kw < 256 else np.int32)
+    if n == 0:
+        return out, taps
+    has_nan = bool(np.isnan(x).any())
+    blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf)
+
+    def block(worker, blk):
+        src = blocks.padded(worker, xs, blk)
+        o, t = out[blk], taps[blk]
+        t[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                view = _window(src, i, j, oh, ow, stride, dilation)
+                if i == j == 0:
+                    np.copyto(o, view)
+                    continue
+                better = view > o
+                if has_nan:
+                    better |= np.isnan(view)
+                np.copyto(o, view, where=better)
+                np.copyto(t, i * kw + j, where=better)
+
+    blocks.run(block)
+    empty = out == -np.inf  # windows of -inf only: torch points at their first element
+    if empty.any():
+        first = (_first_valid(oh, stride[0], padding[0], dilation[0])[:, None] * kw
+                 + _first_valid(ow, stride[1], padding[1], dilation[1]))
+        np.copyto(taps, first[:, :, None].astype(taps.dtype), where=empty)
+    return out, taps
+
+
+def flat_indices(taps, in_size, kernel, stride, padding, dilation):
+    """int64 NHWC indices into H*W of the winning elements, from the winning kernel offsets."""
+    kw, (oh, ow) = kernel[1], taps.shape[1:3]
+    row = (np.arange(oh) * stride[0] - padding[0])[:, None, None] + (taps // kw).astype(np.int64) * dilation[0]
+    col = (np.arange(ow) * stride[1] - padding[1])[:, None] + (taps % kw).astype(np.int64) * dilation[1]
+    return row * in_size[1] + col
+
+
+class MaxPool2dWithIndices(Function):
+    """Max pooling with dilation and any output size; gradient to each window's winner.
+    ``found``: (values, offsets) from `max_windows`, when the functional needed them already."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, out_size, found=None):
+        values, taps = found if found is not None else max_windows(x, kernel, stride, padding, dilation, out_size)
+        ctx.save_for_backward(taps)
+        ctx.geometry = (x.shape, kernel, stride, padding, dilation, out_size)
+        return values.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (taps,) = ctx.saved_tensors
+        (n, c, h, w), (kh, kw), stride, padding, dilation, out_size = ctx.geometry
+        g = _nhwc(grad)
+        dx = np.zeros((n, h, w, c), dtype=grad.dtype)
+        if n == 0:
+            return dx.transpose(0, 3, 1, 2)
+        (hp, wp, _), (top, left) = _padded_item(dx.shape, (kh, kw), stride, padding, dilation, out_size)
+        hp, wp = max(hp, top + h), max(wp, left + w)
+        blocks = _Blocks(n, 1, 0, dx.dtype, item_bytes=hp * wp * c * dx.dtype.itemsize)
+        step = blocks.slices[0].stop
+        bufs = [np.empty((step, hp, wp, c), dtype=grad.dtype) for _ in range(blocks.workers)]
+
+        def block(worker, blk):
+            target = bufs[worker][: blk.stop - blk.start]
+            target[...] = 0
+            t, gb = taps[blk], g[blk]
+            for k in range(kh * kw):
+                window = _window(target, k // kw, k % kw, out_size[0], out_size[1], stride, dilation)
+                window += gb * (t == k)
+            dx[blk] = target[:, top:top + h, left:left + w]
+
+        blocks.run(block)
+        return dx.transpose(0, 3, 1, 2)
+
+
+def max_pool2d_general(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max pooling of a 4-D Tensor with every torch option (nn.functional.max_pool2d's slow path)."""
+    op = "max_pool2d"
+    if not isinstance(return_indices, (bool, np.bool_)):
+        raise TypeError(f"{op}: return_indices must be True or False, got {return_indices!r}")
+    kernel, stride, padding, dilation, out_size = pool_geometry(op, x.shape, kernel_size, stride, padding, dilation,
+                                                                ceil_mode)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    n, c, h, w = x.shape
+    check_memory(op, n * c * (math.prod(out_size) * (x.dtype.itemsize + 9) + (h + 2) * (w + 2) * x.dtype.itemsize),
+                 f"an output of shape {(n, c) + out_size}", "; check kernel_size and stride")
+    geometry = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "out_size": out_size}
+    if not return_indices:
+        return MaxPool2dWithIndices.apply(x, **geometry)
+    values, taps = max_windows(x.numpy(), kernel, stride, padding, dilation, out_size)
+    out = MaxPool2dWithIndices.apply(x, found=(values, taps), **geometry)
+    index = flat_indices(taps, (h, w), kernel, stride, padding, dilation)
+    return out, _Constant.apply(index.transpose(0, 3, 1, 2))
+
+
+# ----------------------------------------------------------------------------- average pooling
+
+
+def _divisors(size, out_len, kernel, stride, pad, count_include_pad):
+    """torch's per-window divisor along one axis: the window clipped to the padded input (with
+    the padding) or to the input (without)."""
+    start = np.arange(out_len) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    return end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0)
+
+
+def _strided(a, axis, first, count, step):
+    """``count`` positions from ``first`` every ``step`` along axis 1 or 2 of a 4-D array."""
+    index = slice(first, first + step * (count - 1) + 1, step)
+    return a[:, index] if axis == 1 else a[:, :, index]
+
+
+class AvgPool2dCeil(Function):
+    """Average pooling with any output size and torch's divisors; ``scale``: the (OH, OW, 1)
+    reciprocal divisors."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, out_size, scale):
+        (kh, kw), (oh, ow) = kernel, out_size
+        xs = _nhwc(x)
+        n, h, w, c = xs.shape
+        ctx.geometry = (x.shape, kernel, stride, padding, out_size, scale)
+        out = np.empty((n, oh, ow, c), dtype=x.dtype)
+        if n == 0:
+            return out.transpose(0, 3, 1, 2)
+        blocks = _blocks(xs, kernel, stride, padding, (1, 1), out_size, 0.0)
+        (hp, _, _), _ = _padded_item(xs.shape, kernel, stride, padding, (1, 1), out_size)
+        step = blocks.slices[0].stop
+        bufs = [np.empty((step, hp, ow, c), dtype=x.dtype) for _ in range(blocks.workers)]
+
+        def block(worker, blk):
+            src = blocks.padded(worker, xs, blk)[:, :hp]
+            rows = bufs[worker][: blk.stop - blk.start]
+            np.copyto(rows, _strided(src, 2, 0, ow, stride[1]))  # separable: kw then kh passes
+            for j in range(1, kw):
+                rows += _strided(src, 2, j, ow, stride[1])
+            o = out[blk]
+            np.copyto(o, _strided(rows, 1, 0, oh, stride[0]))
+            for i in range(1, kh):
+                o += _strided(rows, 1, i, oh, stride[0])
+            o *= scale
+
+        blocks.run(block)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (n, c, h, w), (kh, kw), stride, (top, left), (oh, ow), scale = ctx.geometry
+        (hp, wp, _), _ = _padded_item((n, h, w, c), (kh, kw), stride, (top, left), (1, 1), (oh, ow))
+        hp, wp = max(hp, top + h), max(wp, left + w)
+        g = _nhwc(grad)
+        dx = np.zeros((n, h, w, c), dtype=grad.dtype)
+        if n == 0:
+            return dx.transpose(0, 3, 1, 2)
+        blocks = _Blocks(n, 1, 0, dx.dtype, item_bytes=hp * wp * c * dx.dtype.itemsize)
+        step = blocks.slices[0].stop
+        bufs = [(np.empty((step, hp, ow, c), dtype=grad.dtype), np.empty((step, hp, wp, c), dtype=grad.dtype))
+                for _ in range(blocks.workers)]
+
+        def block(worker, blk):
+            b = blk.stop - blk.start
+            rows, dxp = bufs[worker][0][:b], bufs[worker][1][:b]
+            share = g[blk] * scale
+            rows[...] = 0
+            for i in range(kh):
+                _strided(rows, 1, i, oh, stride[0])[...] += share
+            dxp[...] = 0
+            for j in range(kw):
+                _strided(dxp, 2, j, ow, stride[1])[...] += rows
+            dx[blk] = dxp[:, top:top + h, left:left + w]
+
+        blocks.run(block)
+        return dx.transpose(0, 3, 1, 2)
+
+
+def avg_pool2d_general(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                       divisor_override=None):
+    """Average pooling of a 4-D Tensor with every torch option (nn.functional.avg_pool2d's slow path)."""
+    op = "avg_pool2d"
+    kernel, stride, padding, _, out_size = pool_geometry(op, x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{op}: count_include_pad must be True or False, got {count_include_pad!r}")
+    n, c, h, w = x.shape
+    check_memory(op, n * c * (math.prod(out_size) + 3 * (h + 2 * padding[0] + stride[0]) * (w + 2 * padding[1]
+                                                                                             + stride[1]))
+                 * x.dtype.itemsize, f"an output of shape {(n, c) + out_size}", "; check kernel_size and stride")
+    if divisor_override is not None:
+        scale = np.full(out_size, 1.0 / divisor_override)
+    else:
+        rows = _divisors(h, out_size[0], kernel[0], stride[0], padding[0], count_include_pad)
+        cols = _divisors(w, out_size[1], kernel[1], stride[1], padding[1], count_include_pad)
+        scale = 1.0 / (rows[:, None] * cols[None, :]).astype(np.float64)
+    return AvgPool2dCeil.apply(x, kernel=kernel, stride=stride, padding=padding, out_size=out_size,
+                               scale=scale[:, :, None].astype(x.dtype))
+
+
+# ----------------------------------------------------------------------------- max_unpool2d
+
+
+class MaxUnpool2d(Function):
+    """out[n, c].flat[indices[n, c, h, w]] = x[n, c, h, w] into zeros; ``flat``: those positions
+    in the channels-last output, precomputed by the functional."""
+
+    @staticmethod
+    def forward(ctx, x, flat, out_shape):
+        n, c, oh, ow = out_shape
+        out = np.zeros(n * oh * ow * c, dtype=x.dtype)
+        out[flat] = x
+        ctx.flat = flat
+        return out.reshape(n, oh, ow, c).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.ascontiguousarray(_nhwc(grad)).reshape(-1)[ctx.flat]
+
+
+def _unpool_size(shape, kernel, stride, padding, output_size):
+    """torch's max_unpool output size: the default (H - 1)*stride - 2*padding + kernel, or
+    ``output_size`` (2 sizes, or 4 with N and C) within stride of it."""
+    default = [(size - 1) * s - 2 * p + k for size, k, s, p in zip(shape[-2:], kernel, stride, padding)]
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = list(output_size)
+        if len(sizes) == 4:
+            sizes = sizes[2:]
+        if len(sizes) != 2:
+            raise ValueError(f"max_unpool2d: output_size should be a sequence containing 2 or 4 elements, but it "
+                             f"has a length of '{len(sizes)}'")
+        for d, (size, low) in enumerate(zip(sizes, default)):
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+                raise TypeError(f"max_unpool2d: output_size must hold ints, got {output_size!r}")
+            if not low - stride[d] < size < low + stride[d]:
+                raise ValueError(f'max_unpool2d: invalid output_size "{tuple(sizes)}" (dim {d} must be between '
+                                 f"{low - stride[d]} and {low + stride[d]})")
+    for d, size in enumerate(sizes):
+        if size < 0:
+            raise ValueError(f"max_unpool2d: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={size}")
+    return tuple(int(s) for s in sizes)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """``torch.nn.functional.max_unpool2d``: put each value of (N, C, H, W) or (C, H, W) ``input``
+    at its int64 ``indices`` (into OH*OW, as max_pool2d(return_indices=True) gives) of a zero
+    output; the rest stays zero. Differentiable in ``input``."""
+    op = "max_unpool2d"
+    _check_tensor(input, op)
+    _check_tensor(indices, op, "indices")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: input should be a 3d or 4d Tensor, but got a tensor with {input.ndim} dimensions")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+    if indices.dtype != np.int64:
+        raise RuntimeError(f"{op}: elements in indices should be type int64 but got: {indices.dtype}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{op}: expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    kernel = _pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
+    padding = _pair(padding, "padding", op, 0)
+    oh, ow = _unpool_size(input.shape, kernel, stride, padding, output_size)
+    shape4 = (1,) * (4 - input.ndim) + tuple(input.shape)
+    n, c = shape4[:2]
+    check_memory(op, n * c * oh * ow * input.dtype.itemsize, f"an output of shape {(n, c, oh, ow)}",
+                 "; check output_size")
+    idx = indices.numpy().reshape(shape4)
+    if idx.size and (idx.min() < 0 or idx.max() >= oh * ow):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"{op}: found an invalid max index: {bad} (output volumes are of size {oh}x{ow})")
+    flat = (np.arange(n).reshape(n, 1, 1, 1) * (oh * ow) + idx) * c + np.arange(c).reshape(1, c, 1, 1)
+    x4 = input if input.ndim == 4 else input.unsqueeze(0)
+    out = MaxUnpool2d.apply(x4, flat=flat, out_shape=(n, c, oh, ow))
+    return out if input.ndim == 4 else out.squeeze(0)
