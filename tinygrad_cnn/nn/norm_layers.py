@@ -422,7 +422,13 @@ class Unflatten(Module):
     def forward(self, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"Unflatten: expected a Tensor input, got {type(x).__name__}")
-        return x.unflatten(self.dim, tuple(self.unflattened_size))
+        sizes = tuple(self.unflattened_size)
+        if -x.ndim <= self.dim < x.ndim:  # (Tensor.unflatten reports a bad dim)
+            known, n = math.prod(s for s in sizes if s != -1), x.shape[self.dim]
+            if sizes.count(-1) > 1 or (n != known if -1 not in sizes else known == 0 or n % known):
+                raise RuntimeError(f"Unflatten: sizes {sizes} don't multiply up to the size of dim {self.dim} ({n}) "
+                                   f"of the input of shape {x.shape}")
+        return x.unflatten(self.dim, sizes)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,0 +1,273 @@
+"""``interpolate`` (and the deprecated ``upsample*``): resampling of (N, C, L) and (N, C, H, W) inputs
+with torch's modes, output sizes and source-index formulas.
+
+Everything is separable: each spatial axis is resampled on its own, channels-last inside (the
+W pass first, on the smaller array, then the H pass, whose gathers copy whole rows).
+
+* 'nearest' / 'nearest-exact': one gather per axis. Source indices are computed as torch does,
+  in float32 (``floor(dst * scale)``, resp. ``floor((dst + 0.5) * scale)``, clipped; scale =
+  1/scale_factor when given, else in/out; 'nearest' keeps the identity and the exact 2x cases).
+  An integer upsampling (out = r*in, source dst // r) is a broadcast write instead of a gather.
+* 'bilinear' / 'linear': two gathers per axis and their weights, src = (dst + 0.5)*scale - 0.5
+  clipped at 0 (align_corners=False) or dst*(in-1)/(out-1) (True), in the input's precision.
+* Backward, the adjoint: source indices never decrease along an axis, so the gradient of each
+  input position is a sum over one run of output positions: ``np.add.reduceat`` per gather (an
+  integer upsampling: a reshape and a sum). No scatter.
+* 'area' is adaptive average pooling (as in torch).
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .._memory import check_memory
+from ..function import Function
+from .conv import _nhwc
+from .pool import _check_tensor, adaptive_avg_pool1d, adaptive_avg_pool2d
+
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_LINEAR = ("linear", "bilinear", "bicubic", "trilinear")
+
+
+# ----------------------------------------------------------------------------- source indices
+
+
+def _scale(size, out, scale, dtype):
+    """in/out, or 1/scale_factor when one was given (torch's compute_scales_value), in ``dtype``."""
+    if scale is not None and scale > 0:
+        return dtype.type(1.0 / scale)
+    return dtype.type(size) / dtype.type(out)
+
+
+def nearest_index(size, out, scale, exact):
+    """Source index of each output position along an axis (torch's float32 arithmetic)."""
+    if not exact and out == size:
+        return np.arange(out)
+    if not exact and out == 2 * size:
+        return np.arange(out) >> 1
+    s = _scale(size, out, scale, np.dtype(np.float32))
+    dst = np.arange(out, dtype=np.float32)
+    src = np.floor((dst + np.float32(0.5)) * s if exact else dst * s)
+    return np.minimum(src.astype(np.int64), size - 1)
+
+
+def linear_taps(size, out, scale, align_corners, dtype):
+    """(index0, index1, weight0, weight1) of each output position along an axis, in ``dtype``."""
+    dtype = np.dtype(dtype)
+    dst = np.arange(out, dtype=dtype)
+    if align_corners:
+        s = dtype.type(size - 1) / dtype.type(out - 1) if out > 1 else dtype.type(0)
+        src = s * dst
+    else:
+        s = _scale(size, out, scale, dtype)
+        src = np.maximum(s * (dst + dtype.type(0.5)) - dtype.type(0.5), dtype.type(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    w1 = np.clip(src - i0.astype(dtype), 0, 1).astype(dtype)
+    i1 = i0 + (i0 < size - 1)
+    return i0, i1, (dtype.type(1) - w1).astype(dtype), w1
+
+
+# ----------------------------------------------------------------------------- one axis
+
+
+def _repeat_factor(index, size):
+    """r when ``index`` is arange(r * size) // r (an integer upsampling), else None."""
+    r = len(index) // size
+    if r >= 1 and len(index) == r * size and np.array_equal(index, np.arange(len(index)) // r):
+        return r
+    return None
+
+
+def _along(vector, axis):
+    return vector.reshape((-1,) + (1,) * (3 - axis))
+
+
+def _gather(x, index, axis):
+    """x gathered along axis 1 or 2 of a 4-D NHWC array (a broadcast write for an integer upsampling)."""
+    r = _repeat_factor(index, x.shape[axis])
+    if r is None:
+        return np.take(x, index, axis=axis)
+    shape = list(x.shape)
+    shape[axis:axis + 1] = [x.shape[axis], r]
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = np.expand_dims(x, axis + 1)
+    return out.reshape(x.shape[:axis] + (len(index),) + x.shape[axis + 1:])
+
+
+def _gather_adjoint(g, index, size, axis):
+    """The adjoint of `_gather`: input position i gets the sum of g over the outputs that read it
+    (one run, as ``index`` never decreases)."""
+    r = _repeat_factor(index, size)
+    if r is not None:
+        return g.reshape(g.shape[:axis] + (size, r) + g.shape[axis + 1:]).sum(axis=axis + 1)
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    sums = np.add.reduceat(g, starts, axis=axis)
+    if len(starts) == size:
+        return sums
+    shape = list(g.shape)
+    shape[axis] = size
+    out = np.zeros(shape, dtype=g.dtype)
+    out[(slice(None),) * axis + (index[starts],)] = sums
+    return out
+
+
+def _linear(x, taps, axis):
+    i0, i1, w0, w1 = taps
+    out = _gather(x, i0, axis)
+    out *= _along(w0, axis)
+    out += _gather(x, i1, axis) * _along(w1, axis)
+    return out
+
+
+def _linear_adjoint(g, taps, size, axis):
+    i0, i1, w0, w1 = taps
+    return _gather_adjoint(g * _along(w0, axis), i0, size, axis) + _gather_adjoint(g * _along(w1, axis), i1, size,
+                                                                                    axis)
+
+
+class Resample(Function):
+    """Separable resampling of a 4-D input: per axis ('W' axis 2 first, then 'H' axis 1 in NHWC),
+    either ('nearest', index) or ('linear', taps); ``out_shape``: the result's NCHW shape."""
+
+    @staticmethod
+    def forward(ctx, x, plans, out_shape):
+        ctx.geometry = (x.shape, plans)
+        y = _nhwc(x)
+        for axis, kind, plan in plans:
+            y = _gather(y, plan, axis) if kind == "nearest" else _linear(y, plan, axis)
+        return y.transpose(0, 3, 1, 2).reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, plans = ctx.geometry
+        g = _nhwc(grad)
+        for axis, kind, plan in reversed(plans):
+            size = shape[axis + 1]
+            g = _gather_adjoint(g, plan, size, axis) if kind == "nearest" else _linear_adjoint(g, plan, size, axis)
+        return g.transpose(0, 3, 1, 2)
+
+
+# ----------------------------------------------------------------------------- the functional
+
+
+def _sizes(input, size, scale_factor, recompute_scale_factor, dims):
+    """torch's output sizes and the scales handed to the kernels (None: computed from the sizes)."""
+    spatial = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("interpolate: recompute_scale_factor is not meaningful with an explicit size.")
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * dims
+        if len(sizes) != dims:
+            raise ValueError(f"interpolate: Input and output must have the same number of spatial dimensions, but "
+                             f"got input with spatial dimensions of {spatial} and output size of {size}. Please "
+                             f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                             f"(o1, o2, ...,oK) format.")
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+            raise TypeError(f"interpolate: expected size to be one of int or Tuple[int] or Tuple[int, int], but "
+                            f"got size {size!r}")
+        return [int(s) for s in sizes], [None] * dims
+    if scale_factor is None:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    scales = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * dims
+    if len(scales) != dims:
+        raise ValueError(f"interpolate: Input and scale_factor must have the same number of spatial dimensions, but "
+                         f"got input with spatial dimensions of {spatial} and scale_factor of shape {scale_factor}. "
+                         f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
+                         f"(s1, s2, ...,sK) format.")
+    if not all(isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s) for s in scales):
+        raise TypeError(f"interpolate: scale_factor must be a finite number or a tuple of them, got {scale_factor!r}")
+    sizes = [math.floor(float(n * s)) for n, s in zip(spatial, scales)]
+    return sizes, [None] * dims if recompute_scale_factor else [float(s) for s in scales]
+
+
+def _check_mode(input, mode, align_corners, antialias):
+    ndim = input.ndim
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{ndim}D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area "
+                                  f"| nearest-exact (got {mode})")
+    if align_corners is not None and mode not in _LINEAR:
+        raise ValueError("interpolate: align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if align_corners is not None and not isinstance(align_corners, (bool, np.bool_)):
+        raise TypeError(f"interpolate: align_corners must be True, False or None, got {align_corners!r}")
+    if antialias and (mode not in ("bilinear", "bicubic") or ndim != 4):
+        raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+                         "requires a 4-D tensor as input")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    needs = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}.get(mode)
+    if needs is not None and needs != ndim:
+        raise NotImplementedError(f"interpolate: Got {ndim}D input, but {mode} mode needs {needs}D input")
+    if ndim == 5 or mode in ("bicubic", "trilinear"):
+        raise NotImplementedError(f"interpolate: mode={mode!r} with a {ndim}-D input is not supported (supported: "
+                                  f"'nearest', 'nearest-exact', 'area' for 3-D and 4-D inputs, 'linear' for 3-D, "
+                                  f"'bilinear' for 4-D)")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
+                antialias=False):
+    """``torch.nn.functional.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest',
+    'nearest-exact', 'area', 'linear' (3-D), 'bilinear' (4-D); output size from ``size`` or
+    floor(in * scale_factor), the kernels then using the given scale unless
+    ``recompute_scale_factor``. antialias=True and 'bicubic' are refused."""
+    _check_tensor(input, "interpolate")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | bicubic | trilinear "
+                                  f"| area | nearest-exact (got {mode})")
+    dims = input.ndim - 2
+    sizes, scales = _sizes(input, size, scale_factor, recompute_scale_factor, dims)
+    _check_mode(input, mode, align_corners, antialias)
+    if input.dtype.kind != "f":
+        raise TypeError(f"interpolate: input must be floating point, got {input.dtype}")
+    spatial = tuple(input.shape[2:])
+    if min(spatial + tuple(sizes)) <= 0:
+        raise RuntimeError(f"interpolate: Input and output sizes should be greater than 0, but got input "
+                           f"{spatial} output {tuple(sizes)}")
+    if input.shape[1] == 0:
+        raise RuntimeError(f"interpolate: Non-empty data tensor expected but got a tensor with sizes "
+                           f"{list(input.shape)}")
+    out_shape = tuple(input.shape[:2]) + tuple(sizes)
+    check_memory("interpolate", 3 * math.prod(out_shape) * input.dtype.itemsize, f"an output of shape {out_shape}",
+                 "; check size and scale_factor")
+    if mode == "area":
+        return (adaptive_avg_pool1d if dims == 1 else adaptive_avg_pool2d)(input, sizes[0] if dims == 1 else sizes)
+    shape4 = tuple(input.shape) if dims == 2 else tuple(input.shape[:2]) + (1, spatial[0])
+    sizes4, scales4 = ([1] if dims == 1 else []) + sizes, ([None] if dims == 1 else []) + scales
+    plans = []
+    for axis in (2, 1):  # NHWC axes: W first, then H
+        n_in, n_out, scale = shape4[axis + 1], sizes4[axis - 1], scales4[axis - 1]
+        if n_in == n_out == 1:
+            continue
+        if mode in ("nearest", "nearest-exact"):
+            plans.append((axis, "nearest", nearest_index(n_in, n_out, scale, mode == "nearest-exact")))
+        else:
+            plans.append((axis, "linear", linear_taps(n_in, n_out, scale, bool(align_corners), input.dtype)))
+    x4 = input if dims == 2 else input.reshape(shape4)
+    return Resample.apply(x4, plans=tuple(plans), out_shape=out_shape)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of `interpolate` (torch warns too)."""
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn("nn.functional.upsample_nearest is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn("nn.functional.upsample_bilinear is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
