@@ -84,6 +84,18 @@ def test_trunc_normal_edge_cases():
         init.trunc_normal_(t, mean=5.0, std=1.0, a=-1.0, b=1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("a, b", [(-2.0, 2.0), (1.0, 3.0), (-7.0, -6.0), (0.5, 9.0)])
+def test_trunc_normal_matches_the_exact_cdf(a, b, dtype):
+    """Kolmogorov-Smirnov distance to the truncated normal's CDF, tails included."""
+    manual_seed(2)
+    n = 20_000
+    x = np.sort(init.trunc_normal_(Tensor(np.zeros(n, dtype)), 0.0, 1.0, a, b).numpy().astype(np.float64))
+    phi = np.vectorize(lambda v: 0.5 * math.erfc(-v / math.sqrt(2)))
+    cdf = (phi(x) - phi(a)) / (phi(b) - phi(a))
+    assert np.max(np.abs(cdf - np.arange(1, n + 1) / n)) < 1.63 / math.sqrt(n)   # the 1% level
+
+
 def test_sparse_zeros_per_column_and_errors():
     manual_seed(0)
     t = init.sparse_(Tensor(np.zeros((10, 7), np.float32)), 0.25, std=2.0)

@@ -126,7 +126,9 @@ def test_trunc_normal_bounds_and_moments_like_torch(mean, std, a, b, dtype):
     torch.manual_seed(1)
     n = 200_000
     ours = init.trunc_normal_(tg.zeros(n, dtype=dtype), mean, std, a, b).numpy()
-    ref = tnn.init.trunc_normal_(torch.zeros(n, dtype=torch.float64), mean, std, a, b).numpy()
+    samples = [ours]
+    if dtype == np.float64:  # torch's sampler is a slow loop for far intervals: once, smaller
+        samples.append(tnn.init.trunc_normal_(torch.zeros(n // 4, dtype=torch.float64), mean, std, a, b).numpy())
     assert ours.dtype == dtype and ours.min() >= a and ours.max() <= b
     # exact moments of the truncated normal
     alpha, beta = (a - mean) / std, (b - mean) / std
@@ -134,9 +136,9 @@ def test_trunc_normal_bounds_and_moments_like_torch(mean, std, a, b, dtype):
     mass = 0.5 * (math.erf(beta / math.sqrt(2)) - math.erf(alpha / math.sqrt(2)))
     exp_mean = mean + std * (pdf[0] - pdf[1]) / mass
     exp_var = std ** 2 * (1 + (alpha * pdf[0] - beta * pdf[1]) / mass - ((pdf[0] - pdf[1]) / mass) ** 2)
-    sem = math.sqrt(exp_var / n)
-    for sample in (ours, ref):
-        assert abs(sample.mean() - exp_mean) < 5 * sem
+    for sample in samples:
+        assert sample.min() >= a and sample.max() <= b
+        assert abs(sample.mean() - exp_mean) < 5 * math.sqrt(exp_var / sample.size)
         assert sample.var() == pytest.approx(exp_var, rel=0.02)
 
 

@@ -404,3 +404,26 @@ def test_loss_buffers_follow_dtype_casts():
     ours.double()
     theirs.double()
     assert_same_state(ours, theirs)
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("BatchNorm1d", (3,), {}), ("BatchNorm2d", (3,), {"affine": False}),
+    ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}), ("LayerNorm", ((2, 3),), {}),
+    ("GroupNorm", (1, 3), {}), ("Embedding", (4, 3), {}),
+])
+def test_device_and_dtype_arguments_like_torch(name, args, kwargs):
+    ours = getattr(nn, name)(*args, device="cpu", dtype=tg.float64, **kwargs)
+    theirs = getattr(tnn, name)(*args, device="cpu", dtype=torch.float64, **kwargs)
+    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == {
+        k: str(v.dtype).replace("torch.", "") for k, v in theirs.state_dict().items()}
+    with pytest.raises(RuntimeError, match="CPU only"):
+        getattr(nn, name)(*args, device="cuda", **kwargs)
+
+
+def test_moved_layers_still_importable_from_nn_layers():
+    from tinygrad_cnn.nn import layers
+    for name in ("BatchNorm2d", "Dropout", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "CrossEntropyLoss",
+                 "Flatten", "Identity"):
+        assert getattr(layers, name) is getattr(nn, name) and name in layers.__all__
+    for name in nn.__all__:
+        assert hasattr(nn, name), name

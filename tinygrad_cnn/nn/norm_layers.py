@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .._memory import check_memory
+from ..device import check_device
 from .._tensor import Tensor
 from . import functional as F
 from . import init
@@ -49,9 +50,25 @@ def _tensor(x, layer):
         raise TypeError(f"{layer}: input must be floating point, got {x.dtype}")
 
 
+def _factory(module, device, dtype):
+    """PyTorch's ``device`` / ``dtype`` constructor arguments: the CPU only; a floating dtype for
+    the parameters and floating buffers (never silently ignored)."""
+    check_device(device, type(module).__name__)
+    if dtype is not None:
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"{type(module).__name__}: dtype must be a floating point dtype, got {dtype}")
+        module.to(dtype)
+
+
 def _vector(value, size, layer):
     check_memory(layer, 4 * math.prod(size), f"a weight of shape {tuple(size)}")
     return np.full(size, value, dtype=np.float32)
+
+
+def _affine_parameters(module, affine, bias, shape):
+    """``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None slots, as PyTorch registers them."""
+    for name, present, value in (("weight", affine, 1.0), ("bias", affine and bias, 0.0)):
+        module.register_parameter(name, Parameter(_vector(value, shape, type(module).__name__)) if present else None)
 
 
 # ----------------------------------------------------------------------------------- batch and instance norm
@@ -73,15 +90,7 @@ class _NormBase(Module):
             raise ValueError(f"{layer}: momentum must be in [0, 1] or None, got {momentum!r}")
         self.momentum, self.affine, self.track_running_stats = momentum, affine, track_running_stats
         c = (self.num_features,)
-        if affine:
-            self.weight = Parameter(_vector(1.0, c, layer))
-            if bias:
-                self.bias = Parameter(_vector(0.0, c, layer))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, c)
         if track_running_stats:
             self.register_buffer("running_mean", _vector(0.0, c, layer))
             self.register_buffer("running_var", _vector(1.0, c, layer))
@@ -120,6 +129,7 @@ class _BatchNorm(_NormBase):
     def __init__(self, num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
+        _factory(self, device, dtype)
 
     def forward(self, x):
         layer = type(self).__name__
@@ -166,6 +176,7 @@ class _InstanceNorm(_NormBase):
     def __init__(self, num_features, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False, device=None,
                  dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
+        _factory(self, device, dtype)
 
     def forward(self, x):
         layer = type(self).__name__
@@ -220,15 +231,8 @@ class LayerNorm(Module):
                             f"{normalized_shape!r}")
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps, self.elementwise_affine = _eps(eps, "LayerNorm"), elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_vector(1.0, self.normalized_shape, "LayerNorm"))
-            if bias:
-                self.bias = Parameter(_vector(0.0, self.normalized_shape, "LayerNorm"))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, elementwise_affine, bias, self.normalized_shape)
+        _factory(self, device, dtype)
 
     def reset_parameters(self):
         if self.weight is not None:
@@ -256,15 +260,8 @@ class GroupNorm(Module):
         if self.num_channels % self.num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.eps, self.affine = _eps(eps, "GroupNorm"), affine
-        if affine:
-            self.weight = Parameter(_vector(1.0, (self.num_channels,), "GroupNorm"))
-            if bias:
-                self.bias = Parameter(_vector(0.0, (self.num_channels,), "GroupNorm"))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, (self.num_channels,))
+        _factory(self, device, dtype)
 
     reset_parameters = LayerNorm.reset_parameters
 
@@ -276,7 +273,8 @@ class GroupNorm(Module):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 # ----------------------------------------------------------------------------------- dropout
@@ -370,6 +368,7 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: _weight must have shape {shape} (num_embeddings, embedding_dim), got "
                                  f"{tuple(_weight.shape)}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+        _factory(self, device, dtype)
 
     def reset_parameters(self):
         init.normal_(self.weight)

@@ -6,7 +6,7 @@ W pass first, on the smaller array, then the H pass, whose gathers copy whole ro
 
 * 'nearest' / 'nearest-exact': one gather per axis. Source indices are computed as torch does,
   in float32 (``floor(dst * scale)``, resp. ``floor((dst + 0.5) * scale)``, clipped; scale =
-  1/scale_factor when given, else in/out; 'nearest' keeps the identity and the exact 2x cases).
+  1/scale_factor when given, else in/out; 2-D 'nearest' takes out == in and out == 2*in exactly).
   An integer upsampling (out = r*in, source dst // r) is a broadcast write instead of a gather.
 * 'bilinear' / 'linear': two gathers per axis and their weights, src = (dst + 0.5)*scale - 0.5
   clipped at 0 (align_corners=False) or dst*(in-1)/(out-1) (True), in the input's precision.
@@ -42,11 +42,12 @@ def _scale(size, out, scale, dtype):
     return dtype.type(size) / dtype.type(out)
 
 
-def nearest_index(size, out, scale, exact):
-    """Source index of each output position along an axis (torch's float32 arithmetic)."""
-    if not exact and out == size:
+def nearest_index(size, out, scale, exact, shortcuts=True):
+    """Source index of each output position along an axis (torch's float32 arithmetic; its 2-D
+    'nearest' kernels, not the 1-D one, take out == in and out == 2*in as exact ``shortcuts``)."""
+    if shortcuts and not exact and out == size:
         return np.arange(out)
-    if not exact and out == 2 * size:
+    if shortcuts and not exact and out == 2 * size:
         return np.arange(out) >> 1
     s = _scale(size, out, scale, np.dtype(np.float32))
     dst = np.arange(out, dtype=np.float32)
@@ -134,16 +135,17 @@ class Resample(Function):
 
     @staticmethod
     def forward(ctx, x, plans, out_shape):
-        ctx.geometry = (x.shape, plans)
         y = _nhwc(x)
         for axis, kind, plan in plans:
             y = _gather(y, plan, axis) if kind == "nearest" else _linear(y, plan, axis)
+        ctx.geometry = (x.shape, plans, y.shape)
+        y = y if plans else y.copy()  # never a view of the input
         return y.transpose(0, 3, 1, 2).reshape(out_shape)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, plans = ctx.geometry
-        g = _nhwc(grad)
+        shape, plans, (n, oh, ow, c) = ctx.geometry
+        g = _nhwc(grad.reshape(n, c, oh, ow))
         for axis, kind, plan in reversed(plans):
             size = shape[axis + 1]
             g = _gather_adjoint(g, plan, size, axis) if kind == "nearest" else _linear_adjoint(g, plan, size, axis)
@@ -243,10 +245,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     plans = []
     for axis in (2, 1):  # NHWC axes: W first, then H
         n_in, n_out, scale = shape4[axis + 1], sizes4[axis - 1], scales4[axis - 1]
-        if n_in == n_out == 1:
-            continue
         if mode in ("nearest", "nearest-exact"):
-            plans.append((axis, "nearest", nearest_index(n_in, n_out, scale, mode == "nearest-exact")))
+            index = nearest_index(n_in, n_out, scale, mode == "nearest-exact", shortcuts=dims == 2)
+            if n_in != n_out or not np.array_equal(index, np.arange(n_out)):  # else the identity
+                plans.append((axis, "nearest", index))
+        elif n_in == n_out == 1:
+            continue
         else:
             plans.append((axis, "linear", linear_taps(n_in, n_out, scale, bool(align_corners), input.dtype)))
     x4 = input if dims == 2 else input.reshape(shape4)

@@ -201,7 +201,7 @@ class _Channels:
 
 def _per_group(nc, groups):
     """(N, C) -> (N, G): sums over each group's channels."""
-    return nc.reshape(nc.shape[0], groups, -1).sum(axis=2)
+    return nc.reshape(nc.shape[0], groups, nc.shape[1] // groups).sum(axis=2)
 
 
 def _per_channel(ng, channels):
@@ -256,8 +256,8 @@ class GroupNormFunction(Function):
                 mean_c[p] = _per_channel(_per_group(lay.sums(lay.v[p]), groups) / count, c)
             np.subtract(lay.v[p], lay.per(mean_c[p]), out=out)
             if not given:
-                var = _per_group(lay.dots(out, out), groups) / count
-                rstd_c[p] = _per_channel(1.0 / np.sqrt(var + dtype.type(eps)), c)
+                group_var = _per_group(lay.dots(out, out), groups) / count
+                rstd_c[p] = _per_channel(1.0 / np.sqrt(group_var + dtype.type(eps)), c)
             out *= lay.per(rstd_c[p] if w is None else rstd_c[p] * w)
             if b is not None:
                 out += lay.per(b)
@@ -388,11 +388,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     return GroupNormFunction.apply(input, *affine, groups=int(num_groups), eps=_eps(fn, eps), **flags)
 
 
-def _running_update(fn, running_mean, running_var, mean, var, momentum, length):
+def _running_update(running_mean, running_var, mean, var, momentum, length):
     """running = (1 - momentum) * running + momentum * batch, in place, with the batch's mean over
     the samples of each channel's mean and unbiased variance (PyTorch's instance-norm rule)."""
-    if running_mean is None or running_var is None:
-        return
     rm, rv = running_mean.numpy(), running_var.numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         unbiased = var * (length / (length - 1))
@@ -430,5 +428,5 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     mean = var = None
     if running_mean is not None:
         mean, var = group_stats(input.numpy(), c)
-        _running_update(fn, running_mean, running_var, mean, var, momentum, length)
+        _running_update(running_mean, running_var, mean, var, momentum, length)
     return GroupNormFunction.apply(input, *affine, groups=c, eps=eps, mean=mean, var=var, **flags)

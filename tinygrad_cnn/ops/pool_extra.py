@@ -5,12 +5,12 @@ average pooling in ceil_mode (torch's divisors at the clipped border windows), a
 (no dilation, floor-sized output, no indices) and route the rest here, after one geometry check
 (`pool_geometry`) that both paths share. Channels-last inside, as conv.py:
 
-* `MaxPool2dWithIndices`: per cache-sized batch block, the kernel offsets' strided window views
-  of the -inf padded input, each compared with the running maximum; the winning offset is kept
-  (uint8 per output element), first maximum in row-major window order, the last NaN if any (as
-  torch's ``val > max || isnan(val)``). Backward: per offset, the output gradient where that
-  offset won is added into its window of the padded input gradient (no scatter); the int64
-  indices into H*W are computed from the offsets only when asked for.
+* `MaxPool2dWithIndices`: per cache-sized batch block, np.maximum over the kernel offsets' strided
+  window views of the -inf padded input (as conv.py). The winning offset of each window (uint8),
+  the first maximum in row-major order or the last NaN (torch's ``val > max || isnan(val)``), is
+  found by comparing each view with the maxima, in backward (or for return_indices only). Backward:
+  per offset, the output gradient where that offset won is added into its window of the padded
+  input gradient (no scatter); the int64 indices into H*W are computed from the offsets.
 * `AvgPool2dCeil`: window sums as two separable passes (kw then kh strided slice-adds, instead of
   kh*kw), times 1/divisor per output pixel; torch's divisor is a product of a row and a column
   term, so it is kept as two vectors. Backward: the two adjoint passes.
@@ -100,40 +100,65 @@ def _first_valid(out_len, stride, pad, dilation):
     return -(np.minimum(start, 0) // dilation)
 
 
-def max_windows(x, kernel, stride, padding, dilation, out_size):
-    """(maxima, winning kernel offset i*kw + j), both NHWC (N, OH, OW, C), of a max pooling of x."""
+def _taps_dtype(kernel):
+    return np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
+
+
+def _window_taps(src, o, t, kernel, stride, dilation):
+    """t = the kernel offset i*kw + j of each window's winner, given its maximum ``o`` (NHWC blocks):
+    the first maximum in row-major order, or the last NaN. Offsets are visited last to first, so
+    that the first one holding the maximum is written last; t + hit * (k - t) is where(hit, k, t)
+    without a mask (masked copies were measured 10x slower than these passes)."""
+    (kh, kw), (oh, ow) = kernel, o.shape[1:3]
+    tmp = np.empty(t.shape, dtype=t.dtype)
+    t[...] = 0
+    nan = np.isnan(o).any()
+    for k in range(kh * kw - 1, -1, -1):
+        hit = _window(src, k // kw, k % kw, oh, ow, stride, dilation) == o
+        np.subtract(k, t, out=tmp)  # modular in uint8, and exact: where(hit, k, t)
+        tmp *= hit
+        t += tmp
+    for k in range(kh * kw) if nan else ():  # NaN windows: the last NaN (torch: val > max || isnan(val))
+        hit = np.isnan(_window(src, k // kw, k % kw, oh, ow, stride, dilation))
+        np.subtract(k, t, out=tmp)
+        tmp *= hit
+        t += tmp
+
+
+def _fix_empty(t, o, kernel, stride, padding, dilation):
+    """Windows holding only -inf point at their first element at or after the input's start (torch)."""
+    empty = o == -np.inf
+    if empty.any():
+        kw, (oh, ow) = kernel[1], o.shape[1:3]
+        first = (_first_valid(oh, stride[0], padding[0], dilation[0])[:, None] * kw
+                 + _first_valid(ow, stride[1], padding[1], dilation[1]))
+        np.copyto(t, first[:, :, None].astype(t.dtype), where=empty)
+
+
+def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False):
+    """The maxima (N, OH, OW, C) of a max pooling of NCHW ``x``, and, if ``with_taps``, the winning
+    kernel offsets (uint8, or int32 for kernels of 256 elements or more)."""
     (kh, kw), (oh, ow) = kernel, out_size
     xs = _nhwc(x)
     n, c = xs.shape[0], xs.shape[3]
     out = np.empty((n, oh, ow, c), dtype=x.dtype)
-    taps = np.empty((n, oh, ow, c), dtype=np.uint8 if kh * kw < 256 else np.int32)
-    if n == 0:
-        return out, taps
-    has_nan = bool(np.isnan(x).any())
-    blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf)
+    taps = np.zeros((n, oh, ow, c), dtype=_taps_dtype(kernel)) if with_taps else None
+    blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf) if n else None
 
     def block(worker, blk):
         src = blocks.padded(worker, xs, blk)
-        o, t = out[blk], taps[blk]
-        t[...] = 0
+        o = out[blk]
         for i in range(kh):
-            for j in range(kw):
+            for j in range(kw):  # kh*kw strided views and np.maximum (NaN propagates), as conv.py
                 view = _window(src, i, j, oh, ow, stride, dilation)
-                if i == j == 0:
-                    np.copyto(o, view)
-                    continue
-                better = view > o
-                if has_nan:
-                    better |= np.isnan(view)
-                np.copyto(o, view, where=better)
-                np.copyto(t, i * kw + j, where=better)
+                np.copyto(o, view) if i == j == 0 else np.maximum(o, view, out=o)
+        if with_taps:
+            _window_taps(src, o, taps[blk], kernel, stride, dilation)
 
-    blocks.run(block)
-    empty = out == -np.inf  # windows of -inf only: torch points at their first element
-    if empty.any():
-        first = (_first_valid(oh, stride[0], padding[0], dilation[0])[:, None] * kw
-                 + _first_valid(ow, stride[1], padding[1], dilation[1]))
-        np.copyto(taps, first[:, :, None].astype(taps.dtype), where=empty)
+    if n:
+        blocks.run(block)
+    if with_taps:
+        _fix_empty(taps, out, kernel, stride, padding, dilation)
     return out, taps
 
 
@@ -146,37 +171,48 @@ def flat_indices(taps, in_size, kernel, stride, padding, dilation):
 
 
 class MaxPool2dWithIndices(Function):
-    """Max pooling with dilation and any output size; gradient to each window's winner.
-    ``found``: (values, offsets) from `max_windows`, when the functional needed them already."""
+    """Max pooling with dilation and any output size; gradient to each window's winner (recomputed
+    in backward from the saved input and maxima, as conv.py's MaxPool2d). ``found``: the maxima
+    from `max_windows`, when the functional computed them already (for return_indices)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, out_size, found=None):
-        values, taps = found if found is not None else max_windows(x, kernel, stride, padding, dilation, out_size)
-        ctx.save_for_backward(taps)
-        ctx.geometry = (x.shape, kernel, stride, padding, dilation, out_size)
+        values = found if found is not None else max_windows(x, kernel, stride, padding, dilation, out_size)[0]
+        ctx.save_for_backward(x, values)
+        ctx.geometry = (kernel, stride, padding, dilation, out_size)
         return values.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        (taps,) = ctx.saved_tensors
-        (n, c, h, w), (kh, kw), stride, padding, dilation, out_size = ctx.geometry
-        g = _nhwc(grad)
+        x, values = ctx.saved_tensors
+        kernel, stride, padding, dilation, out_size = ctx.geometry
+        (n, c, h, w), (kh, kw), (top, left) = x.shape, kernel, padding
+        xs, g = _nhwc(x), _nhwc(grad)
         dx = np.zeros((n, h, w, c), dtype=grad.dtype)
         if n == 0:
             return dx.transpose(0, 3, 1, 2)
-        (hp, wp, _), (top, left) = _padded_item(dx.shape, (kh, kw), stride, padding, dilation, out_size)
+        (hp, wp, _), _ = _padded_item(dx.shape, kernel, stride, padding, dilation, out_size)
         hp, wp = max(hp, top + h), max(wp, left + w)
-        blocks = _Blocks(n, 1, 0, dx.dtype, item_bytes=hp * wp * c * dx.dtype.itemsize)
+        blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf)
         step = blocks.slices[0].stop
-        bufs = [np.empty((step, hp, wp, c), dtype=grad.dtype) for _ in range(blocks.workers)]
+        bufs = [(np.empty((step, hp, wp, c), dtype=grad.dtype), np.empty((step,) + values.shape[1:],
+                                                                         dtype=_taps_dtype(kernel)))
+                for _ in range(blocks.workers)]
+        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
 
         def block(worker, blk):
-            target = bufs[worker][: blk.stop - blk.start]
+            b = blk.stop - blk.start
+            target, t = bufs[worker][0][:b], bufs[worker][1][:b]
+            o, gb = values[blk], g[blk]
+            _window_taps(blocks.padded(worker, xs, blk), o, t, kernel, stride, dilation)
+            _fix_empty(t, o, kernel, stride, padding, dilation)
             target[...] = 0
-            t, gb = taps[blk], g[blk]
             for k in range(kh * kw):
                 window = _window(target, k // kw, k % kw, out_size[0], out_size[1], stride, dilation)
-                window += gb * (t == k)
+                if disjoint:  # each input pixel in at most one window: write, don't add
+                    np.multiply(gb, t == k, out=window)
+                else:
+                    window += gb * (t == k)
             dx[blk] = target[:, top:top + h, left:left + w]
 
         blocks.run(block)
@@ -198,8 +234,8 @@ def max_pool2d_general(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     geometry = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "out_size": out_size}
     if not return_indices:
         return MaxPool2dWithIndices.apply(x, **geometry)
-    values, taps = max_windows(x.numpy(), kernel, stride, padding, dilation, out_size)
-    out = MaxPool2dWithIndices.apply(x, found=(values, taps), **geometry)
+    values, taps = max_windows(x.numpy(), kernel, stride, padding, dilation, out_size, with_taps=True)
+    out = MaxPool2dWithIndices.apply(x, found=values, **geometry)
     index = flat_indices(taps, (h, w), kernel, stride, padding, dilation)
     return out, _Constant.apply(index.transpose(0, 3, 1, 2))
 
