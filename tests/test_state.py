@@ -112,25 +112,28 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(existing, monkeypatch, ta
 
 def test_failed_write_midway_keeps_old_file(existing, monkeypatch):
     path, old_bytes = existing
-    import tempfile
-
-    real = tempfile.NamedTemporaryFile
+    real_open = open
 
     class Half:
         """A temp file whose write stores half the bytes and then fails (a full disk)."""
 
-        def __init__(self, **kwargs):
-            self.f = real(**kwargs)
-            self.name = self.f.name
+        def __init__(self, name, mode):
+            self.f = real_open(name, mode)
 
         def write(self, data):
             self.f.write(data[: len(data) // 2])
             raise OSError("No space left on device")
 
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    monkeypatch.setattr(files.tempfile, "NamedTemporaryFile", Half)
+    monkeypatch.setattr(files, "open", Half, raising=False)  # the open() atomic_write uses for its temp file
     with pytest.raises(OSError, match="No space left"):
         save({"new": np.zeros(1000)}, path)
     assert path.read_bytes() == old_bytes and _leftovers(path.parent) == []

@@ -2,8 +2,10 @@
 
 Each architecture is a function of the framework's ``nn``: the same source defines the torch
 model and ours. Our model takes the torch model's weights through ``state_dict``; then the eval
-outputs, one training step's loss, every parameter's gradient, the batch-norm running statistics
-and the parameters after an SGD step must agree at float32 tolerance.
+outputs must agree at float32 tolerance, and one training step (its loss, every parameter's
+gradient, the batch-norm running statistics and the parameters after an SGD step) in float64 to
+1e-7. The step is checked in float64 because chains of batch norms on a batch of 4 amplify
+float32 rounding: torch against itself in another summation order differs by percents there.
 """
 import numpy as np
 import pytest
@@ -206,19 +208,20 @@ def test_network_matches_torch(name):
         got = ours(tg.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL, err_msg="eval output")
 
-    ref.train(), ours.train()
+    ref.double().train(), ours.double().train()
+    x64 = x.astype(np.float64)
     opts = [torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9), tg.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)]
     losses = []
     for model, lib, opt in ((ref, torch, opts[0]), (ours, tg, opts[1])):
         opt.zero_grad()
-        loss = lib.nn.functional.cross_entropy(model(lib.from_numpy(x)), lib.from_numpy(y))
+        loss = lib.nn.functional.cross_entropy(model(lib.from_numpy(x64)), lib.from_numpy(y))
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    np.testing.assert_allclose(losses[1], losses[0], rtol=RTOL, err_msg="training loss")
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-10, err_msg="training loss")
     ref_grads, our_grads = _grads(ref, torch), _grads(ours, tg)
     for key, g in ref_grads.items():
-        np.testing.assert_allclose(our_grads[key], g, rtol=1e-3, atol=1e-4, err_msg=f"gradient of {key}")
+        np.testing.assert_allclose(our_grads[key], g, rtol=1e-7, atol=1e-10, err_msg=f"gradient of {key}")
     after = ours.state_dict()
     for key, value in ref.state_dict().items():
-        np.testing.assert_allclose(after[key], value.numpy(), rtol=1e-3, atol=1e-4, err_msg=f"{key} after the step")
+        np.testing.assert_allclose(after[key], value.numpy(), rtol=1e-7, atol=1e-10, err_msg=f"{key} after the step")

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._memory import check_memory
 from ..function import Function
-from .conv import _nhwc
+from .conv import _Blocks, _nhwc
 from .pool import _check_tensor, adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -83,43 +83,76 @@ def _repeat_factor(index, size):
 
 
 def _along(vector, axis):
+    """A per-position vector shaped to broadcast along NHWC axis 1 or 2."""
     return vector.reshape((-1,) + (1,) * (3 - axis))
 
 
-def _gather(x, index, axis):
-    """x gathered along axis 1 or 2 of a 4-D NHWC array (a broadcast write for an integer upsampling)."""
-    r = _repeat_factor(index, x.shape[axis])
-    if r is None:
-        return np.take(x, index, axis=axis)
-    shape = list(x.shape)
-    shape[axis:axis + 1] = [x.shape[axis], r]
-    out = np.empty(shape, dtype=x.dtype)
+def _at(a, axis, index):
+    """a[..., index, ...] along ``axis``."""
+    return a[(slice(None),) * axis + (index,)]
+
+
+def _as_slice(positions):
+    """A slice for sorted positions in arithmetic progression (a view instead of a gather), else
+    the positions themselves."""
+    if len(positions) == 1 or (len(positions) > 1 and np.all(np.diff(positions) == positions[1] - positions[0])
+                               and positions[1] > positions[0]):
+        step = int(positions[1] - positions[0]) if len(positions) > 1 else 1
+        return slice(int(positions[0]), int(positions[-1]) + 1, step)
+    return positions
+
+
+def _split(a, axis, r):
+    """View axis ``axis`` of length size*r as (size, r)."""
+    return a.reshape(a.shape[:axis] + (a.shape[axis] // r, r) + a.shape[axis + 1:])
+
+
+def _repeat(x, r, axis):
+    """Each position along ``axis`` repeated r times: one broadcast write."""
+    out = np.empty(x.shape[:axis] + (x.shape[axis], r) + x.shape[axis + 1:], dtype=x.dtype)
     out[...] = np.expand_dims(x, axis + 1)
-    return out.reshape(x.shape[:axis] + (len(index),) + x.shape[axis + 1:])
+    return out.reshape(x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:])
+
+
+def _repeat_adjoint(g, r, axis):
+    """The sum of each run of r positions: r - 1 strided slice-adds."""
+    parts = _split(g, axis, r)
+    out = np.array(_at(parts, axis + 1, 0)) if r == 1 else np.add(_at(parts, axis + 1, 0), _at(parts, axis + 1, 1))
+    for k in range(2, r):
+        out += _at(parts, axis + 1, k)
+    return out
 
 
 def _gather_adjoint(g, index, size, axis):
-    """The adjoint of `_gather`: input position i gets the sum of g over the outputs that read it
-    (one run, as ``index`` never decreases)."""
-    r = _repeat_factor(index, size)
-    if r is not None:
-        return g.reshape(g.shape[:axis] + (size, r) + g.shape[axis + 1:]).sum(axis=axis + 1)
+    """The adjoint of a gather along ``axis`` with a non-decreasing ``index``: input position i
+    gets the sum of g over the run of outputs that read it. Runs are walked by offset k: the k-th
+    element of every run longer than k is one gather (a strided view when evenly spaced) added
+    into distinct input positions (a slice when contiguous), so no scatter is needed."""
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    sums = np.add.reduceat(g, starts, axis=axis)
-    if len(starts) == size:
-        return sums
-    shape = list(g.shape)
-    shape[axis] = size
-    out = np.zeros(shape, dtype=g.dtype)
-    out[(slice(None),) * axis + (index[starts],)] = sums
+    lengths = np.diff(np.r_[starts, len(index)])
+    values = index[starts]
+    first = _at(g, axis, _as_slice(starts))
+    if len(values) == size:  # every input position is read: values is arange(size)
+        out = np.array(first)
+    else:
+        out = np.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1:], dtype=g.dtype)
+        out[(slice(None),) * axis + (values,)] = first
+    for k in range(1, int(lengths.max())):
+        keep = lengths > k
+        part = _at(g, axis, _as_slice(starts[keep] + k))
+        target = _as_slice(values[keep])
+        if isinstance(target, slice):
+            _at(out, axis, target)[...] += part
+        else:  # distinct positions: a fancy += is exact
+            out[(slice(None),) * axis + (target,)] += part
     return out
 
 
 def _linear(x, taps, axis):
+    """x[i0] * w0 + x[i1] * w1 along ``axis``."""
     i0, i1, w0, w1 = taps
-    out = _gather(x, i0, axis)
-    out *= _along(w0, axis)
-    out += _gather(x, i1, axis) * _along(w1, axis)
+    out = _at(x, axis, _as_slice(i0)) * _along(w0, axis)
+    out += _at(x, axis, _as_slice(i1)) * _along(w1, axis)
     return out
 
 
@@ -129,27 +162,117 @@ def _linear_adjoint(g, taps, size, axis):
                                                                                     axis)
 
 
+def _phase_offsets(r):
+    """For an integer upsampling by r with align_corners=False, output r*q + ph reads input
+    q + f_ph, f_ph = (ph + 0.5) / r - 0.5: its two neighbours, clamped at the ends."""
+    return tuple((ph + 0.5) / r - 0.5 for ph in range(r))
+
+
+def _phases(x, r, axis, out=None):
+    """Linear upsampling by an integer r: per phase, its two neighbours (shifted slices) weighted
+    into a contiguous temporary, then one write into the phase's strided view of the output."""
+    size, t = x.shape[axis], x.dtype.type
+    shape = x.shape[:axis] + (size * r,) + x.shape[axis + 1:]
+    out = np.empty(shape, dtype=x.dtype) if out is None else out
+    phases = _split(out, axis, r)
+    lo, hi, first, last = _at(x, axis, slice(0, size - 1)), _at(x, axis, slice(1, size)), slice(0, 1), slice(-1, None)
+    a, b = np.empty(lo.shape, dtype=x.dtype), np.empty(lo.shape, dtype=x.dtype)
+    for ph, f in enumerate(_phase_offsets(r)):
+        o = _at(phases, axis + 1, ph)
+        inner, edge = (slice(0, size - 1), last) if f >= 0 else (slice(1, size), first)
+        np.multiply(lo, t(1 - f if f >= 0 else -f), out=a)
+        np.multiply(hi, t(f if f >= 0 else 1 + f), out=b)
+        np.add(a, b, out=_at(o, axis, inner))
+        _at(o, axis, edge)[...] = _at(x, axis, edge)
+    return out
+
+
+def _phases_adjoint(g, r, size, axis):
+    parts, t = _split(g, axis, r), g.dtype.type
+    out = np.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1:], dtype=g.dtype)
+    lo, hi, first, last = _at(out, axis, slice(0, size - 1)), _at(out, axis, slice(1, size)), slice(0, 1), slice(-1, None)
+    for ph, f in enumerate(_phase_offsets(r)):
+        gp = _at(parts, axis + 1, ph)
+        inner, edge = (slice(0, size - 1), last) if f >= 0 else (slice(1, size), first)
+        part = _at(gp, axis, inner)
+        lo += part * t(1 - f if f >= 0 else -f)
+        hi += part * t(f if f >= 0 else 1 + f)
+        _at(out, axis, edge)[...] += _at(gp, axis, edge)
+    return out
+
+
+_FORWARD = {"repeat": _repeat, "phases": _phases, "gather": lambda x, index, axis: _at(x, axis, _as_slice(index)),
+            "linear": _linear}
+
+
+def _adjoint(kind, g, plan, size, axis):
+    if kind == "repeat":
+        return _repeat_adjoint(g, plan, axis)
+    if kind == "phases":
+        return _phases_adjoint(g, plan, size, axis)
+    if kind == "gather":
+        return _gather_adjoint(g, plan, size, axis)
+    return _linear_adjoint(g, plan, size, axis)
+
+
 class Resample(Function):
-    """Separable resampling of a 4-D input: per axis ('W' axis 2 first, then 'H' axis 1 in NHWC),
-    either ('nearest', index) or ('linear', taps); ``out_shape``: the result's NCHW shape."""
+    """Separable resampling of a 4-D input: per NHWC axis (W = 2 first, then H = 1) a plan
+    (axis, kind, data): ('repeat', r), ('gather', index), ('phases', r) or ('linear', taps);
+    ``out_shape``: the result's NCHW shape."""
 
     @staticmethod
     def forward(ctx, x, plans, out_shape):
-        y = _nhwc(x)
-        for axis, kind, plan in plans:
-            y = _gather(y, plan, axis) if kind == "nearest" else _linear(y, plan, axis)
-        ctx.geometry = (x.shape, plans, y.shape)
-        y = y if plans else y.copy()  # never a view of the input
-        return y.transpose(0, 3, 1, 2).reshape(out_shape)
+        xs = _nhwc(x)
+        out = np.empty(_planned_shape(xs.shape, plans), dtype=x.dtype)
+        ctx.geometry = (xs.shape, plans, out.shape)
+
+        def block(worker, blk):
+            y = xs[blk]
+            for k, (axis, kind, plan) in enumerate(plans):
+                if k == len(plans) - 1 and kind == "phases":
+                    _phases(y, plan, axis, out=out[blk])  # the last pass writes the output itself
+                    return
+                y = _FORWARD[kind](y, plan, axis)
+            out[blk] = y
+
+        _run(xs.shape, plans, x.dtype, block)
+        return out.transpose(0, 3, 1, 2).reshape(out_shape)
 
     @staticmethod
     def backward(ctx, grad):
         shape, plans, (n, oh, ow, c) = ctx.geometry
         g = _nhwc(grad.reshape(n, c, oh, ow))
-        for axis, kind, plan in reversed(plans):
-            size = shape[axis + 1]
-            g = _gather_adjoint(g, plan, size, axis) if kind == "nearest" else _linear_adjoint(g, plan, size, axis)
-        return g.transpose(0, 3, 1, 2)
+        dx = np.empty(shape, dtype=grad.dtype)
+
+        def block(worker, blk):
+            y = g[blk]
+            for axis, kind, plan in reversed(plans):
+                y = _adjoint(kind, y, plan, shape[axis], axis)
+            dx[blk] = y
+
+        _run(shape, plans, grad.dtype, block)
+        return dx.transpose(0, 3, 1, 2)
+
+
+def _planned_shape(shape, plans):
+    """The NHWC shape after the plans."""
+    shape = list(shape)
+    for axis, kind, plan in plans:
+        shape[axis] = shape[axis] * plan if kind in ("repeat", "phases") else len(plan if kind == "gather" else plan[0])
+    return tuple(shape)
+
+
+def _run(shape, plans, dtype, block):
+    """block(worker, batch slice) over cache-sized batch blocks (every pass of a block then runs
+    in cache), on the worker threads."""
+    if not shape[0]:
+        return
+    sizes, step = [shape[1:]], list(shape)
+    for plan in plans:
+        step = list(_planned_shape(step, [plan]))
+        sizes.append(step[1:])
+    blocks = _Blocks(shape[0], 1, 0, dtype, item_bytes=sum(math.prod(s) for s in sizes) * np.dtype(dtype).itemsize)
+    blocks.run(block)
 
 
 # ----------------------------------------------------------------------------- the functional
@@ -212,6 +335,22 @@ def _check_mode(input, mode, align_corners, antialias):
                                   f"'bilinear' for 4-D)")
 
 
+def _plan(mode, n_in, n_out, scale, align_corners, dtype, dims):
+    """(kind, data) resampling one axis from n_in to n_out positions, or None for the identity."""
+    r = n_out // n_in
+    integer = n_out == r * n_in and (scale is None or scale == r)
+    if mode in ("nearest", "nearest-exact"):
+        index = nearest_index(n_in, n_out, scale, mode == "nearest-exact", shortcuts=dims == 2)
+        if n_in == n_out and np.array_equal(index, np.arange(n_out)):
+            return None
+        return ("repeat", _repeat_factor(index, n_in)) if _repeat_factor(index, n_in) else ("gather", index)
+    if n_in == n_out == 1:
+        return None
+    if integer and r > 1 and not align_corners:
+        return "phases", r
+    return "linear", linear_taps(n_in, n_out, scale, align_corners, dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
     """``torch.nn.functional.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest',
@@ -245,14 +384,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     plans = []
     for axis in (2, 1):  # NHWC axes: W first, then H
         n_in, n_out, scale = shape4[axis + 1], sizes4[axis - 1], scales4[axis - 1]
-        if mode in ("nearest", "nearest-exact"):
-            index = nearest_index(n_in, n_out, scale, mode == "nearest-exact", shortcuts=dims == 2)
-            if n_in != n_out or not np.array_equal(index, np.arange(n_out)):  # else the identity
-                plans.append((axis, "nearest", index))
-        elif n_in == n_out == 1:
-            continue
-        else:
-            plans.append((axis, "linear", linear_taps(n_in, n_out, scale, bool(align_corners), input.dtype)))
+        plan = _plan(mode, n_in, n_out, scale, bool(align_corners), input.dtype, dims)
+        if plan is not None:
+            plans.append((axis,) + plan)
     x4 = input if dims == 2 else input.reshape(shape4)
     return Resample.apply(x4, plans=tuple(plans), out_shape=out_shape)
 
