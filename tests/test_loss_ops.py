@@ -341,7 +341,7 @@ FLOAT32_CALLS = {
     "kl_div": lambda x, r: kl_div(x, H64, reduction=r),
     "cross_entropy": lambda x, r: cross_entropy(x, [0, 2], reduction=r),
     "cross_entropy(weight)": lambda x, r: cross_entropy(x, [0, 2], np.ones(3), reduction=r, label_smoothing=0.1),
-    "cross_entropy(probabilities)": lambda x, r: cross_entropy(x, H64, np.ones(3), reduction=r),
+    "cross_entropy(probabilities)": lambda x, r: cross_entropy(x, H64.astype(np.float32), np.ones(3), reduction=r),
     "nll_loss": lambda x, r: nll_loss(x, [0, 2], np.ones(3), reduction=r),
 }
 

@@ -323,3 +323,20 @@ def test_errors(call, error, message):
         warnings.simplefilter("ignore")
         with pytest.raises(error, match=message):
             call()
+
+
+def test_error_types_are_pytorchs_and_pythons():
+    """PyTorch's error types (for ``except`` clauses in pasted code), still ValueError / TypeError."""
+    cases = [
+        (lambda: nn.BatchNorm2d(3)(tg.zeros(2, 2, 4, 4)), (RuntimeError, ValueError)),
+        (lambda: F.layer_norm(tg.zeros(2, 3), (4,)), (RuntimeError, ValueError)),
+        (lambda: F.group_norm(tg.zeros(2, 6, 3), 4), (RuntimeError, ValueError)),
+        (lambda: F.embedding(tg.tensor([9]), tg.zeros(3, 2)), (IndexError, ValueError)),
+        (lambda: F.embedding(tg.tensor([1.0]), tg.zeros(3, 2)), (RuntimeError, TypeError)),
+        (lambda: nn.BatchNorm2d(3)(tg.zeros(2, 3, 2, 2, dtype=tg.int64)), (NotImplementedError, TypeError)),
+        (lambda: nn.Unflatten(0, (2, 2))(tg.zeros(3)), (RuntimeError, ValueError)),
+    ]
+    for call, errors in cases:
+        for error in errors:
+            with pytest.raises(error):
+                call()

@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from .errors import ArgumentError
+
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
@@ -47,7 +49,7 @@ def normalize_axis(axis, ndim, op):
             )
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {axis!r} repeats a dimension")
+        raise ArgumentError(f"{op}: dim {axis!r} repeats a dimension (a dim appears multiple times in the list of dims)")
     if ndim == 0:
         return ()  # dim 0 of a 0-d tensor is the tensor itself (as in PyTorch): nothing to reduce
     return tuple(sorted(out))

@@ -11,6 +11,8 @@ import ctypes
 import os
 import platform
 
+from .errors import ArgumentError
+
 _CHEAP_LIMIT = 1 << 30  # below this, never look further
 
 
@@ -43,7 +45,7 @@ def check_memory(op, nbytes, what, hint=""):
     available = available_bytes()
     if nbytes > 2 ** 63 - 1 or (available is not None and nbytes > available):
         have = "" if available is None else f", but only {available / 2**30:.3g} GiB are available"
-        raise ValueError(f"{op}: {what} would need {nbytes / 2**30:.3g} GiB{have}{hint}")
+        raise ArgumentError(f"{op}: {what} would need {nbytes / 2**30:.3g} GiB{have}{hint}")
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -392,7 +392,7 @@ class Tensor(MathMethods, ShapeMethods):
         return int(self._scalar("int"))
 
     def __index__(self):
-        if self.dtype.kind not in "iu":
+        if self.dtype.kind not in "biu":  # bool too, as in PyTorch ([1, 2] * tensor(True) is [1, 2])
             raise TypeError(f"only integer tensors of a single element can be used as an index; this one is {self.dtype}")
         return int(self._scalar("int"))
 

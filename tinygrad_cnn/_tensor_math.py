@@ -27,7 +27,7 @@ class MathMethods:
         """A Tensor or a Python number as given; an array becomes a constant tensor."""
         if isinstance(other, MathMethods) or (isinstance(other, numbers.Number) and not isinstance(other, complex)):
             return other
-        if isinstance(other, (np.ndarray, list, tuple)):
+        if isinstance(other, np.ndarray):  # (a list is not an operand, as in PyTorch: [1] * t repeats the list)
             array = np.asarray(other)
             if array.dtype.kind in "biuf":
                 return self._const(array)
@@ -53,6 +53,7 @@ class MathMethods:
         return self._binary(other if alpha == 1 else other * alpha, ops.Add)
 
     def sub(self, other, alpha=1):
+        _no_bool_sub(self, other)
         return self._binary(other if alpha == 1 else other * alpha, ops.Sub)
 
     subtract = sub
@@ -117,6 +118,8 @@ class MathMethods:
         return ops.Sign.apply(self)
 
     def relu(self):
+        if self.dtype == np.bool_:
+            raise TypeError("relu: not implemented for bool tensors, as in PyTorch")
         return ops.ReLU.apply(self)
 
     def sigmoid(self):
@@ -128,12 +131,17 @@ class MathMethods:
     def softmax(self, dim=None, dtype=None, *, axis=None):
         x = self if dtype is None else self._cast(numeric_dtype(dtype, "softmax"))
         dim = one_axis(_required_dim(dim_arg(dim, axis, "softmax"), "softmax"), self.ndim, "softmax")
-        return ops.Softmax.apply(x._float_or_self(), axis=dim)
+        return ops.Softmax.apply(x._float_only("softmax"), axis=dim)
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
         x = self if dtype is None else self._cast(numeric_dtype(dtype, "log_softmax"))
         dim = one_axis(_required_dim(dim_arg(dim, axis, "log_softmax"), "log_softmax"), self.ndim, "log_softmax")
-        return ops.LogSoftmax.apply(x._float_or_self(), axis=dim)
+        return ops.LogSoftmax.apply(x._float_only("log_softmax"), axis=dim)
+
+    def _float_only(self, op):
+        if self.dtype.kind != "f":
+            raise TypeError(f"{op}: not implemented for {self.dtype} tensors, as in PyTorch (give dtype=tinygrad_cnn.float32)")
+        return self
 
     def _float_or_self(self):
         return self if self.dtype.kind == "f" else self._cast(_FLOAT)
@@ -251,7 +259,10 @@ class MathMethods:
     # --- reductions
     def _reduce_args(self, dim, axis, keepdim, keepdims, op, dtype=None):
         x = self if dtype is None else self._cast(numeric_dtype(dtype, op))
-        return x, normalize_axis(dim_arg(dim, axis, op), self.ndim, op), keepdim_arg(keepdim, keepdims, op)
+        dim = dim_arg(dim, axis, op)
+        if isinstance(dim, (tuple, list)) and not dim:
+            dim = None  # dim=() means every dim, as in PyTorch
+        return x, normalize_axis(dim, self.ndim, op), keepdim_arg(keepdim, keepdims, op)
 
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
         x, axes, keep = self._reduce_args(dim, axis, keepdim, keepdims, "sum", dtype)
@@ -307,6 +318,8 @@ class MathMethods:
         if isinstance(dim, MathMethods):
             return self.maximum(dim) if op == "max" else self.minimum(dim)
         if dim is None:
+            if keepdim:
+                raise TypeError(f"{op}(): keepdim=True needs a dim (use amax/amin(dim=(), keepdim=True))")
             if self._data.size == 0:
                 raise RuntimeError(f"{op}(): expected a non-empty tensor (shape {self.shape}); give a dim")
             return self.amax() if op == "max" else self.amin()
@@ -348,7 +361,7 @@ class MathMethods:
         pick = np.argmax if op == "argmax" else np.argmin
         if dim is None:
             if self._data.size == 0:
-                raise RuntimeError(f"{op}(): expected a non-empty tensor (shape {self.shape})")
+                raise IndexError(f"{op}(): expected a non-empty tensor (shape {self.shape}); give a dim")
             index = np.asarray(pick(self._data))
             return self._const(index.reshape((1,) * self.ndim) if keep else index)
         axis = one_axis(dim, self.ndim, op)
@@ -416,9 +429,11 @@ class MathMethods:
         return self._binary(other, ops.Add, reverse=True)
 
     def __sub__(self, other):
+        _no_bool_sub(self, other)
         return self._binary(other, ops.Sub)
 
     def __rsub__(self, other):
+        _no_bool_sub(self, other)
         return self._binary(other, ops.Sub, reverse=True)
 
     def __mul__(self, other):
@@ -511,6 +526,11 @@ class MathMethods:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def _no_bool_sub(a, b):
+    if a.dtype == np.bool_ or (isinstance(b, MathMethods) and b.dtype == np.bool_) or isinstance(b, bool):
+        raise TypeError("sub: subtracting with a bool tensor is not supported, as in PyTorch (use ~x or logical_xor)")
 
 
 def _required_dim(dim, op):

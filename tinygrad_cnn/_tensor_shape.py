@@ -9,6 +9,7 @@ import numpy as np
 
 from . import ops
 from ._args import is_int, normalize_axis, one_axis, shape_args
+from .errors import ArgumentError
 from .rng import get_rng
 
 
@@ -70,15 +71,18 @@ class ShapeMethods:
 
     def permute(self, *dims):
         dims = shape_args(dims, "permute")
-        if (len(dims) != self.ndim or any(not -self.ndim <= a < max(self.ndim, 1) for a in dims)
-                or sorted(a % max(self.ndim, 1) for a in dims) != list(range(self.ndim))):
-            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of a tensor of shape {self.shape}")
-        return ops.Permute.apply(self, axes=tuple(a % self.ndim for a in dims))
+        if len(dims) != self.ndim:
+            raise ArgumentError(f"permute: the number of dims ({len(dims)}) does not match the tensor's ({self.ndim}, "
+                               f"shape {self.shape})")
+        dims = tuple(one_axis(d, self.ndim, "permute") for d in dims) if self.ndim else ()
+        if len(set(dims)) != len(dims):
+            raise ArgumentError(f"permute: dim repeated in {dims}, which is not a permutation of the {self.ndim} dims")
+        return ops.Permute.apply(self, axes=dims)
 
     def transpose(self, dim0, dim1):
         a, b = one_axis(dim0, self.ndim, "transpose"), one_axis(dim1, self.ndim, "transpose")
         if self.ndim == 0:
-            return self
+            return self.reshape(())  # a new view, as in PyTorch, not the tensor itself
         axes = list(range(self.ndim))
         axes[a], axes[b] = axes[b], axes[a]
         return self.permute(*axes)

@@ -12,6 +12,7 @@ from ._args import is_int, numeric_dtype, shape_args
 from ._memory import check_memory
 from ._tensor import Tensor, _to_array
 from .device import check_device
+from .errors import NotImplementedForDtype
 from .rng import get_rng
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
@@ -77,7 +78,7 @@ def _new(make, size, dtype, op, requires_grad, device, floating=False):
         raise RuntimeError(f"{op}: negative dimension in shape {shape}")
     dtype = _dtype(dtype, op, _DEFAULT_FLOAT)
     if floating and dtype.kind != "f":
-        raise TypeError(f"{op}: dtype must be floating point, got {dtype}")
+        raise NotImplementedForDtype(f"{op}: dtype must be floating point, got {dtype}")
     check_memory(op, dtype.itemsize * math.prod(shape), f"a tensor of shape {shape} and dtype {dtype}")
     try:
         array = make(shape, dtype)

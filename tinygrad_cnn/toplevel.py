@@ -32,7 +32,7 @@ def cat(tensors, dim=0, *, axis=None):
     tensors = _tensor_sequence(tensors, "cat")
     for i, t in enumerate(tensors):
         if t.ndim == 0:
-            raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
     d = one_axis(dim if axis is None else axis, tensors[0].ndim, "cat")
     dtype = result_dtype(tensors)
     return ops.Cat.apply(*[t.to(dtype) for t in tensors], axis=d)

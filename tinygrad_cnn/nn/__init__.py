@@ -11,6 +11,8 @@ from .loss_layers import *  # noqa: F401,F403
 from .loss_layers import __all__ as _loss_layers
 from .norm_layers import *  # noqa: F401,F403
 from .norm_layers import __all__ as _norm_layers
+from .conv_layers import *  # noqa: F401,F403
+from .conv_layers import __all__ as _conv_layers
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
                      Sequential)
 from . import utils
@@ -22,3 +24,4 @@ __all__ = [
     "Dropout", "BatchNorm2d", "Softmax", "LogSoftmax", "CrossEntropyLoss",
 ]
 __all__ += [n for n in _activation_layers + _loss_layers + _norm_layers if n not in __all__]
+__all__ += [n for n in _conv_layers if n not in __all__]

@@ -21,6 +21,14 @@ from ..ops.norm_extra import *  # noqa: F401,F403
 from ..ops.norm_extra import __all__ as _norm_names
 from ..ops.pool import *  # noqa: F401,F403
 from ..ops.pool import __all__ as _pool_names
+from ..ops import pool_extra as _pool_extra
+from ..ops.pool_extra import *  # noqa: F401,F403
+from ..ops.pool_extra import __all__ as _pool_extra_names
+from ..ops.conv_transpose import *  # noqa: F401,F403
+from ..ops.conv_transpose import __all__ as _conv_transpose_names
+from ..ops.interpolate import *  # noqa: F401,F403
+from ..ops.interpolate import __all__ as _interpolate_names
+from ..errors import ArgumentError, DtypeError
 from ..rng import get_rng
 
 
@@ -83,7 +91,7 @@ def _check_p(p, op):
 def _drop(input, p, mask_shape):
     """input * (mask / (1 - p)) with mask ~ Bernoulli(1 - p) of ``mask_shape``, from the library RNG."""
     if input.dtype.kind != "f":
-        raise TypeError(f"dropout: input must be floating point, got {input.dtype}")
+        raise DtypeError(f"dropout: input must be floating point, got {input.dtype}")
     if p == 1:
         return input * 0.0
     # float32 uniforms are enough to compare against p and twice as fast to draw
@@ -141,7 +149,7 @@ def _batched(input, op, run):
         out = run(input.unsqueeze(0))
         return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
     if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
+        raise ArgumentError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
     return run(input)
 
 
@@ -151,48 +159,55 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _batched(input, "conv2d", lambda x: _conv.conv2d(x, weight, bias, stride, padding, dilation, groups))
 
 
-def _pool_extras(op, kernel_size, stride, padding, ceil_mode, shape):
-    """Refuse ceil_mode where it would change the output size (it is not implemented yet)."""
-    if not ceil_mode:
-        return
-    kernel = _conv._pair(kernel_size, "kernel_size", op, 1)
-    step = kernel if stride is None or stride == [] else _conv._pair(stride, "stride", op, 1)
-    pad = _conv._pair(padding, "padding", op, 0)
-    for size, k, s, p in zip(shape[-2:], kernel, step, pad):
-        if (size + 2 * p - k) % s:
-            raise NotImplementedError(f"{op}: ceil_mode=True is not supported yet where it changes the output size "
-                                      f"(input {tuple(shape)}, kernel {kernel}, stride {step}, padding {pad})")
+def _pool_extras(op, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """The checked geometry of a 4-D pooling (kernel, stride, padding, dilation, output size) and
+    whether conv.py's tuned Function computes it: no dilation, the floor-mode output size (a
+    ceil_mode that changes nothing stays fast) and a non-empty input. The rest goes to
+    ops/pool_extra.py."""
+    geometry = _pool_extra.pool_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    kernel, step, pad, dil, out = geometry
+    floor = tuple((size + 2 * p - k) // s + 1 for size, k, s, p in zip(x.shape[2:], kernel, step, pad))
+    return geometry, dil == (1, 1) and out == floor and min(x.shape) > 0
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """Max over kernel windows; padding counts as -inf. ``dilation`` > 1 and ``return_indices``
-    are not supported yet (a clear error says so)."""
-    if _conv._pair(dilation, "dilation", "max_pool2d", 1) != (1, 1):
-        raise NotImplementedError("max_pool2d: dilation > 1 is not supported yet")
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported yet")
-    _pool_extras("max_pool2d", kernel_size, stride, padding, ceil_mode, input.shape)
-    stride = None if stride == [] else stride
-    return _batched(input, "max_pool2d", lambda x: _conv.max_pool2d(x, kernel_size, stride, padding))
+    """Max over kernel windows (dilated by ``dilation``); padding counts as -inf; ``ceil_mode``: torch's
+    output size rule; ``return_indices``: also the int64 flat index into H*W of each maximum (the
+    first in row-major window order, or the last NaN), for ``max_unpool2d``."""
+    if not isinstance(return_indices, (bool, np.bool_)):
+        raise TypeError(f"max_pool2d: return_indices must be True or False, got {return_indices!r}")
+
+    def run(x):
+        (kernel, step, pad, dil, _), fast = _pool_extras("max_pool2d", x, kernel_size, stride, padding, dilation,
+                                                         ceil_mode)
+        if fast and not return_indices:
+            return _conv.max_pool2d(x, kernel, step, pad)
+        return _pool_extra.max_pool2d_general(x, kernel, step, pad, dil, ceil_mode, return_indices)
+
+    return _batched(input, "max_pool2d", run)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over kernel windows. Zero padding counts in the mean unless ``count_include_pad=False``;
-    ``divisor_override`` replaces the window size as the divisor."""
-    _pool_extras("avg_pool2d", kernel_size, stride, padding, ceil_mode, input.shape)
-    stride = None if stride == [] else stride
+    ``divisor_override`` replaces the window size as the divisor; ``ceil_mode``: torch's output
+    size, and its divisors at the clipped last windows."""
     if divisor_override is not None and (not isinstance(divisor_override, numbers.Integral) or divisor_override <= 0):
         raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"avg_pool2d: count_include_pad must be True or False, got {count_include_pad!r}")
 
     def run(x):
-        out = _conv.avg_pool2d(x, kernel_size, stride, padding)
-        kh, kw = _conv._pair(kernel_size, "kernel_size", "avg_pool2d", 1)
+        (kernel, step, pad, _, _), fast = _pool_extras("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+        if not fast:
+            return _pool_extra.avg_pool2d_general(x, kernel, step, pad, ceil_mode, count_include_pad,
+                                                  divisor_override)
+        out = _conv.avg_pool2d(x, kernel, step, pad)
         if divisor_override is not None:
-            return out * (kh * kw / divisor_override)
-        if not count_include_pad and _conv._pair(padding, "padding", "avg_pool2d", 0) != (0, 0):
+            return out * (kernel[0] * kernel[1] / divisor_override)
+        if not count_include_pad and pad != (0, 0):
             ones = Tensor(np.ones((1, 1) + x.shape[2:], dtype=x.dtype))
-            return out / _conv.avg_pool2d(ones, kernel_size, stride, padding)  # the share of real pixels
+            return out / _conv.avg_pool2d(ones, kernel, step, pad)  # the share of real pixels
         return out
 
     return _batched(input, "avg_pool2d", run)
@@ -229,4 +244,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 __all__ = (["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "normalize", "dropout", "dropout2d",
             "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm"]
-           + list(_activation_names) + list(_loss_names) + list(_pool_names) + list(_norm_names))
+           + list(_activation_names) + list(_loss_names) + list(_pool_names) + list(_norm_names)
+           + list(_pool_extra_names) + list(_conv_transpose_names) + list(_interpolate_names))

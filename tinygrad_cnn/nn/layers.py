@@ -109,8 +109,11 @@ class Conv2d(Module):
     """2-D convolution (cross-correlation, as PyTorch) over (N, C, H, W) inputs.
 
     weight has shape (out_channels, in_channels // groups, kh, kw); default init as PyTorch's
-    (uniform with bound 1/sqrt(fan_in) for both weight and bias).
+    (uniform with bound 1/sqrt(fan_in) for both weight and bias). padding_mode 'reflect',
+    'replicate' or 'circular': F.pad with that mode, then a convolution without padding (as torch).
     """
+
+    _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros"):
@@ -122,8 +125,9 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if self.out_channels % self.groups:
             raise ValueError(f"Conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if padding_mode not in self._PADDING_MODES:
+            modes = ", ".join(map(repr, self._PADDING_MODES))
+            raise ValueError(f"Conv2d: padding_mode must be one of {modes}, but got padding_mode={padding_mode!r}")
         self.padding_mode = padding_mode
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
         self.stride = _pair(stride, "stride", "Conv2d", 1)
@@ -136,6 +140,8 @@ class Conv2d(Module):
             self.padding = padding  # 'same' pads like PyTorch: any odd extra goes to the bottom/right
         else:
             self.padding = _pair(padding, "padding", "Conv2d", 0)
+        # F.pad's (left, right, top, bottom) for the non-zero padding modes, named as torch names it
+        self._reversed_padding_repeated_twice = self._pads_for_mode(self.padding, self.kernel_size, self.dilation)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         _check_param_size(shape, "Conv2d")
         self.weight = Parameter(np.empty(shape, dtype=np.float32))
@@ -144,6 +150,16 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    @staticmethod
+    def _pads_for_mode(padding, kernel_size, dilation):
+        """(left, right, top, bottom) for F.pad; 'same' splits d*(k-1), the odd one at the end."""
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+            return (totals[1] // 2, totals[1] - totals[1] // 2, totals[0] // 2, totals[0] - totals[0] // 2)
+        return (padding[1], padding[1], padding[0], padding[0])
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -160,6 +176,9 @@ class Conv2d(Module):
                 f"Conv2d: expected a 4-D input (N, {self.in_channels}, H, W) for in_channels={self.in_channels}, "
                 f"got shape {x.shape}"
             )
+        if self.padding_mode != "zeros":  # as torch: pad with that mode, then a convolution without padding
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
@@ -172,6 +191,8 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -187,18 +208,23 @@ def _pool_args(kernel_size, stride, padding, layer):
 
 
 class MaxPool2d(Module):
-    """Max over kernel_size windows moved by stride (default: kernel_size); padding counts as -inf."""
+    """Max over kernel_size windows (dilated by ``dilation``) moved by stride (default: kernel_size);
+    padding counts as -inf; ``ceil_mode``: torch's output size rule; ``return_indices``: forward
+    returns (values, int64 indices into H*W) as for ``MaxUnpool2d``."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, "MaxPool2d")
-        if dilation not in (1, (1, 1)) or return_indices or ceil_mode:
-            raise NotImplementedError("MaxPool2d: dilation, return_indices and ceil_mode are not supported")
+        _pair(dilation, "dilation", "MaxPool2d", 1)
+        for name, flag in (("return_indices", return_indices), ("ceil_mode", ceil_mode)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"MaxPool2d: {name} must be True or False, got {flag!r}")
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
         _check_tensor(x, "MaxPool2d")
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -206,21 +232,25 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over kernel_size windows moved by stride (default: kernel_size)."""
+    """Mean over kernel_size windows moved by stride (default: kernel_size); zero padding counts in
+    the mean unless ``count_include_pad=False``; ``divisor_override`` replaces the divisor;
+    ``ceil_mode``: torch's output size and divisors at the clipped last windows."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
         self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, "AvgPool2d")
-        if ceil_mode or divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: ceil_mode and divisor_override are not supported")
-        if not count_include_pad and _pair(padding, "padding", "AvgPool2d", 0) != (0, 0):
-            raise NotImplementedError("AvgPool2d: count_include_pad=False with padding is not supported")
+        for name, flag in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"AvgPool2d: {name} must be True or False, got {flag!r}")
+        if divisor_override is not None:
+            _positive_int(divisor_override, "divisor_override", "AvgPool2d")
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
     def forward(self, x):
         _check_tensor(x, "AvgPool2d")
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

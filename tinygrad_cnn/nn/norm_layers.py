@@ -13,6 +13,7 @@ import numpy as np
 
 from .._memory import check_memory
 from ..device import check_device
+from ..errors import ArgumentError, NotImplementedForDtype
 from .._tensor import Tensor
 from . import functional as F
 from . import init
@@ -47,7 +48,7 @@ def _tensor(x, layer):
     if not isinstance(x, Tensor):
         raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{layer}: input must be floating point, got {x.dtype}")
+        raise NotImplementedForDtype(f"{layer}: input must be floating point, got {x.dtype}")
 
 
 def _factory(module, device, dtype):
@@ -137,7 +138,7 @@ class _BatchNorm(_NormBase):
         if x.ndim not in self._dims:
             raise ValueError(f"{layer}: expected a {self._expected}, got shape {x.shape}")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{layer}: expected {self.num_features} channels (num_features), got input of shape "
+            raise ArgumentError(f"{layer}: expected {self.num_features} channels (num_features), got input of shape "
                              f"{x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -268,7 +269,7 @@ class GroupNorm(Module):
     def forward(self, x):
         _tensor(x, "GroupNorm")
         if x.ndim < 2 or (self.affine and x.shape[1] != self.num_channels):  # without affine: as F.group_norm
-            raise RuntimeError(f"GroupNorm: expected an input (N, {self.num_channels}, *) for num_channels="
+            raise ArgumentError(f"GroupNorm: expected an input (N, {self.num_channels}, *) for num_channels="
                                f"{self.num_channels}, got shape {x.shape}")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -316,7 +317,7 @@ class Dropout1d(_DropoutNd):
         if not isinstance(x, Tensor):
             raise TypeError(f"Dropout1d: expected a Tensor input, got {type(x).__name__}")
         if x.ndim not in (2, 3):
-            raise RuntimeError(f"Dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {x.shape}")
+            raise ArgumentError(f"Dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {x.shape}")
         batched = x if x.ndim == 3 else x.unsqueeze(0)
         out = F.dropout2d(batched.unsqueeze(-1), self.p, self.training).squeeze(-1)
         return out if x.ndim == 3 else out.squeeze(0)
@@ -425,7 +426,7 @@ class Unflatten(Module):
         if -x.ndim <= self.dim < x.ndim:  # (Tensor.unflatten reports a bad dim)
             known, n = math.prod(s for s in sizes if s != -1), x.shape[self.dim]
             if sizes.count(-1) > 1 or (n != known if -1 not in sizes else known == 0 or n % known):
-                raise RuntimeError(f"Unflatten: sizes {sizes} don't multiply up to the size of dim {self.dim} ({n}) "
+                raise ArgumentError(f"Unflatten: sizes {sizes} don't multiply up to the size of dim {self.dim} ({n}) "
                                    f"of the input of shape {x.shape}")
         return x.unflatten(self.dim, sizes)
 

@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from ..errors import NotImplementedForDtype
+
 # the names PyTorch prints in "not implemented for 'Long'"
 _TORCH_NAMES = {"int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
@@ -27,7 +29,7 @@ def tensor_input(fn, value, name="input", allow_int=False):
     if dtype.kind == "f" or (allow_int and dtype.kind in "iu"):
         return dtype
     torch_name = _TORCH_NAMES.get(dtype.name, dtype.name)
-    raise TypeError(f"{fn}: not implemented for '{torch_name}' ({name} has dtype {dtype}); "
+    raise NotImplementedForDtype(f"{fn}: not implemented for '{torch_name}' ({name} has dtype {dtype}); "
                     f"use a floating-point tensor (.float() or .double())")
 
 

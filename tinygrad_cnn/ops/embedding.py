@@ -3,6 +3,7 @@ functional ``embedding`` with ``torch.nn.functional.embedding``'s arguments (re-
 ops/norm_extra.py, hence by ``nn.functional``)."""
 import numpy as np
 
+from ..errors import ArgumentError, DtypeError, OutOfRangeError
 from ..function import Function
 from ._checks import flag, is_tensor, real, tensor_input
 
@@ -56,10 +57,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise TypeError(f"{fn}: input must be a Tensor of integer indices, got {type(input).__name__}")
     indices = input.numpy()
     if indices.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: input must hold integer indices (int64 or int32), got dtype {indices.dtype}")
+        raise DtypeError(f"{fn}: input must hold integer indices (int64 or int32), got dtype {indices.dtype}")
     tensor_input(fn, weight, name="weight")
     if weight.ndim != 2:
-        raise RuntimeError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
+        raise ArgumentError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                            f"{tuple(weight.shape)}")
     if max_norm is not None:
         raise NotImplementedError(f"{fn}: max_norm is not supported (got max_norm={max_norm!r}); renormalise the "
                                   f"weight rows yourself under no_grad()")
@@ -70,7 +72,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     padding_idx = _padding_idx(fn, padding_idx, rows)
     if indices.size and (indices.min() < 0 or indices.max() >= rows):
         bad = indices[(indices < 0) | (indices >= rows)].flat[0]
-        raise IndexError(f"{fn}: index {bad} is out of range for a weight of {rows} rows (num_embeddings); "
+        raise OutOfRangeError(f"{fn}: index {bad} is out of range for a weight of {rows} rows (num_embeddings); "
                          f"indices must be in [0, {rows - 1}]")
     return EmbeddingFunction.apply(weight, indices=indices.astype(np.intp, copy=False), padding_idx=padding_idx,
                                    scale_grad_by_freq=flag(fn, "scale_grad_by_freq", scale_grad_by_freq))

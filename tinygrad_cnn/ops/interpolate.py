@@ -107,11 +107,11 @@ def _split(a, axis, r):
     return a.reshape(a.shape[:axis] + (a.shape[axis] // r, r) + a.shape[axis + 1:])
 
 
-def _repeat(x, r, axis):
+def _repeat(x, r, axis, out=None):
     """Each position along ``axis`` repeated r times: one broadcast write."""
-    out = np.empty(x.shape[:axis] + (x.shape[axis], r) + x.shape[axis + 1:], dtype=x.dtype)
-    out[...] = np.expand_dims(x, axis + 1)
-    return out.reshape(x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:])
+    out = np.empty(x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:], dtype=x.dtype) if out is None else out
+    _split(out, axis, r)[...] = np.expand_dims(x, axis + 1)
+    return out
 
 
 def _repeat_adjoint(g, r, axis):
@@ -148,11 +148,20 @@ def _gather_adjoint(g, index, size, axis):
     return out
 
 
-def _linear(x, taps, axis):
+def _linear(x, taps, axis, out=None):
     """x[i0] * w0 + x[i1] * w1 along ``axis``."""
     i0, i1, w0, w1 = taps
-    out = _at(x, axis, _as_slice(i0)) * _along(w0, axis)
+    out = np.multiply(_at(x, axis, _as_slice(i0)), _along(w0, axis), out=out)
     out += _at(x, axis, _as_slice(i1)) * _along(w1, axis)
+    return out
+
+
+def _take(x, index, axis, out=None):
+    """x[..., index, ...] along ``axis``: a copy (a strided view's, for evenly spaced positions)."""
+    view = _at(x, axis, _as_slice(index))
+    if out is None:
+        return np.array(view)
+    np.copyto(out, view)
     return out
 
 
@@ -175,7 +184,8 @@ def _phases(x, r, axis, out=None):
     shape = x.shape[:axis] + (size * r,) + x.shape[axis + 1:]
     out = np.empty(shape, dtype=x.dtype) if out is None else out
     phases = _split(out, axis, r)
-    lo, hi, first, last = _at(x, axis, slice(0, size - 1)), _at(x, axis, slice(1, size)), slice(0, 1), slice(-1, None)
+    lo, hi = _at(x, axis, slice(0, size - 1)), _at(x, axis, slice(1, size))
+    first, last = slice(0, 1), slice(-1, None)
     a, b = np.empty(lo.shape, dtype=x.dtype), np.empty(lo.shape, dtype=x.dtype)
     for ph, f in enumerate(_phase_offsets(r)):
         o = _at(phases, axis + 1, ph)
@@ -190,7 +200,8 @@ def _phases(x, r, axis, out=None):
 def _phases_adjoint(g, r, size, axis):
     parts, t = _split(g, axis, r), g.dtype.type
     out = np.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1:], dtype=g.dtype)
-    lo, hi, first, last = _at(out, axis, slice(0, size - 1)), _at(out, axis, slice(1, size)), slice(0, 1), slice(-1, None)
+    lo, hi = _at(out, axis, slice(0, size - 1)), _at(out, axis, slice(1, size))
+    first, last = slice(0, 1), slice(-1, None)
     for ph, f in enumerate(_phase_offsets(r)):
         gp = _at(parts, axis + 1, ph)
         inner, edge = (slice(0, size - 1), last) if f >= 0 else (slice(1, size), first)
@@ -201,8 +212,7 @@ def _phases_adjoint(g, r, size, axis):
     return out
 
 
-_FORWARD = {"repeat": _repeat, "phases": _phases, "gather": lambda x, index, axis: _at(x, axis, _as_slice(index)),
-            "linear": _linear}
+_FORWARD = {"repeat": _repeat, "phases": _phases, "gather": _take, "linear": _linear}
 
 
 def _adjoint(kind, g, plan, size, axis):
@@ -228,12 +238,10 @@ class Resample(Function):
 
         def block(worker, blk):
             y = xs[blk]
-            for k, (axis, kind, plan) in enumerate(plans):
-                if k == len(plans) - 1 and kind == "phases":
-                    _phases(y, plan, axis, out=out[blk])  # the last pass writes the output itself
-                    return
-                y = _FORWARD[kind](y, plan, axis)
-            out[blk] = y
+            for k, (axis, kind, plan) in enumerate(plans):  # the last pass writes the output itself
+                y = _FORWARD[kind](y, plan, axis, out=out[blk] if k == len(plans) - 1 else None)
+            if not plans:
+                out[blk] = y
 
         _run(xs.shape, plans, x.dtype, block)
         return out.transpose(0, 3, 1, 2).reshape(out_shape)

@@ -10,6 +10,7 @@ loss_pointwise.py and are re-exported here.
 """
 import numpy as np
 
+from ..errors import OutOfRangeError
 from ..function import Function
 from ._checks import is_tensor, no_grad_needed, reduction_arg, tensor_input
 from .loss_pointwise import (  # noqa: F401 (the Functions are re-exported too)
@@ -266,7 +267,7 @@ def _class_input(fn, input):
         raise ValueError(f"{fn}: input must have shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
     c = shape[0] if len(shape) == 1 else shape[1]
     if c == 0:
-        raise ValueError(f"{fn}: input {shape} has no classes (C = 0)")
+        raise OutOfRangeError(f"{fn}: input {shape} has no classes (C = 0)")
     return dtype, shape, c, (() if len(shape) == 1 else shape[:1] + shape[2:])
 
 
@@ -298,7 +299,7 @@ def _class_indices(fn, array, shape, c, index_shape, ignore_index, also=""):
     ignored = array == ignore_index
     bad = array[((array < 0) | (array >= c)) & ~ignored]
     if bad.size:
-        raise ValueError(f"{fn}: target {bad[0]} is out of range for {c} classes (valid: 0 to {c - 1}) and is not "
+        raise OutOfRangeError(f"{fn}: target {bad[0]} is out of range for {c} classes (valid: 0 to {c - 1}) and is not "
                          f"ignore_index ({ignore_index})")
     return array.astype(np.intp, copy=False), bool(ignored.any())
 
@@ -362,6 +363,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if ignore_index >= 0:
             raise ValueError(f"{fn}: ignore_index is not supported for class-probability targets "
                              f"(got ignore_index={ignore_index})")
+        if np.result_type(dtype, array.dtype) != dtype:  # float64 probabilities promote float32 logits, as in torch
+            dtype = np.result_type(dtype, array.dtype)
+            input = input.to(dtype)
         w = _class_weight(fn, weight, c, dtype, differentiable=True)
         y = target if is_tensor(target) else array.astype(dtype, copy=False)
         return SoftCrossEntropy.apply(input, y, *(() if w is None else (w,)), reduction=reduction, label_smoothing=s)

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .. import parallel
+from ..errors import ArgumentError
 from ..function import Function
 from ._checks import flag, is_tensor, real, tensor_input
 from .embedding import EmbeddingFunction, embedding  # noqa: F401 (re-exported for F)
@@ -321,10 +322,10 @@ def _optional_tensor(fn, name, value):
 
 
 def _vectors(fn, c, what, **tensors):
-    """RuntimeError unless every given tensor has shape (c,)."""
+    """ArgumentError (a RuntimeError and a ValueError) unless every given tensor has shape (c,)."""
     for name, t in tensors.items():
         if _optional_tensor(fn, name, t) is not None and tuple(t.shape) != (c,):
-            raise RuntimeError(f"{fn}: {name} must have shape ({c},), one value per {what}, got {tuple(t.shape)}")
+            raise ArgumentError(f"{fn}: {name} must have shape ({c},), one value per {what}, got {tuple(t.shape)}")
 
 
 def _eps(fn, eps):
@@ -351,13 +352,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
         raise TypeError(f"{fn}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
     shape = tuple(int(d) for d in normalized_shape)
     if not shape:
-        raise RuntimeError(f"{fn}: normalized_shape must have at least one dimension, got {shape}")
+        raise ArgumentError(f"{fn}: normalized_shape must have at least one dimension, got {shape}")
     if tuple(input.shape[input.ndim - len(shape):]) != shape or input.ndim < len(shape):
-        raise RuntimeError(f"{fn}: given normalized_shape={shape}, expected an input of shape (*, "
+        raise ArgumentError(f"{fn}: given normalized_shape={shape}, expected an input of shape (*, "
                            f"{', '.join(map(str, shape))}), got {tuple(input.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if _optional_tensor(fn, name, t) is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"{fn}: {name} must have the normalized_shape {shape}, got {tuple(t.shape)}")
+            raise ArgumentError(f"{fn}: {name} must have the normalized_shape {shape}, got {tuple(t.shape)}")
     affine, flags = _present(weight, bias)
     return LayerNormFunction.apply(input, *affine, dims=len(shape), eps=_eps(fn, eps), **flags)
 
@@ -365,7 +366,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 def _channels_input(fn, input):
     tensor_input(fn, input)
     if input.ndim < 2:
-        raise RuntimeError(f"{fn}: expected an input with at least 2 dimensions (N, C, *), got shape "
+        raise ArgumentError(f"{fn}: expected an input with at least 2 dimensions (N, C, *), got shape "
                            f"{tuple(input.shape)}")
     return input.shape[1]
 
@@ -378,7 +379,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)):
         raise TypeError(f"{fn}: num_groups must be a positive int, got {num_groups!r}")
     if num_groups <= 0 or c % num_groups:
-        raise RuntimeError(f"{fn}: the number of channels must be divisible by num_groups, got input of shape "
+        raise ArgumentError(f"{fn}: the number of channels must be divisible by num_groups, got input of shape "
                            f"{tuple(input.shape)} and num_groups={num_groups}")
     _vectors(fn, c, "channel", weight=weight, bias=bias)
     if input.shape[0] * (c // num_groups) * math.prod(input.shape[2:]) == 1:  # PyTorch's check, as it words it
@@ -418,7 +419,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     n, length = input.shape[0], math.prod(input.shape[2:])
     if not use_input_stats:
         if running_mean is None:
-            raise RuntimeError(f"{fn}: running_mean and running_var must be given when use_input_stats=False")
+            raise ArgumentError(f"{fn}: running_mean and running_var must be given when use_input_stats=False")
         stats = [np.broadcast_to(t.numpy(), (n, c)) for t in (running_mean, running_var)]
         return GroupNormFunction.apply(input, *affine, groups=c, eps=eps, mean=stats[0], var=stats[1],
                                        batch_stats=False, **flags)

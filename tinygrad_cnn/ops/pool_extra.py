@@ -69,6 +69,11 @@ def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode
     for axis, name in ((0, "rows"), (1, "columns")):
         if out[axis] < 1:  # (in ceil mode a kernel larger than the padded input may still fit one window)
             _out_size(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
+    # a stride that places one window, or a dilation of a 1-tap kernel, changes nothing: cap them so
+    # that no strided view gets an absurd step (stride=10**30 is legal), as conv.py does
+    stride = tuple(s if n > 1 else min(s, max(size + 2 * p, d * (k - 1) + 1))  # (still one window, in either mode)
+                   for s, n, size, p, d, k in zip(stride, out, shape[2:], padding, dilation, kernel))
+    dilation = tuple(d if k > 1 else 1 for d, k in zip(dilation, kernel))
     return kernel, stride, padding, dilation, out
 
 
