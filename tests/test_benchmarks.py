@@ -26,3 +26,12 @@ def test_profile_step_lists_the_ops_of_a_step():
     # imported conv module's ops were wrapped too)
     for op in ("Conv2d(16, 1, 28, 28) | forward", "Conv2d(16, 16, 14, 14) | forward", "Conv2d(16, 16, 14, 14) | backward"):
         assert op in out, out
+
+
+def test_bench_layers_prints_a_row_per_layer():
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_layers.py"), "--layers", "batch_norm", "global_avg",
+           "--rounds", "1", "--repeats", "1", "--no-torch"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
+    rows = [line for line in out.splitlines() if line.startswith(("| batch_norm", "| global_avg"))]
+    assert len(rows) == 2 and all(float(r.strip("|").split("|")[1]) > 0 for r in rows), out
+    assert "Threads per side" in out

@@ -149,19 +149,24 @@ def _gather_adjoint(g, index, size, axis):
 
 
 def _linear(x, taps, axis, out=None):
-    """x[i0] * w0 + x[i1] * w1 along ``axis``."""
+    """x[i0] * w0 + x[i1] * w1 along ``axis``: two gathers, weighted in place."""
     i0, i1, w0, w1 = taps
-    out = np.multiply(_at(x, axis, _as_slice(i0)), _along(w0, axis), out=out)
-    out += _at(x, axis, _as_slice(i1)) * _along(w1, axis)
+    out = _take(x, i0, axis, out)
+    out *= _along(w0, axis)
+    other = _take(x, i1, axis)
+    other *= _along(w1, axis)
+    out += other
     return out
 
 
 def _take(x, index, axis, out=None):
     """x[..., index, ...] along ``axis``: a copy (a strided view's, for evenly spaced positions)."""
-    view = _at(x, axis, _as_slice(index))
+    where = _as_slice(index)
+    if not isinstance(where, slice):
+        return np.take(x, where, axis=axis, out=out)
     if out is None:
-        return np.array(view)
-    np.copyto(out, view)
+        return np.array(_at(x, axis, where))
+    np.copyto(out, _at(x, axis, where))
     return out
 
 
