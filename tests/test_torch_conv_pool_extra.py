@@ -122,9 +122,10 @@ def test_conv_transpose2d_init_matches_torchs_fan():
 
 @pytest.mark.parametrize("kwargs", [dict(stride=2, output_padding=2), dict(padding=-1), dict(padding=5),
                                     dict(stride=0), dict(dilation=0), dict(groups=0), dict(groups=2),
-                                    dict(stride=(1, 2, 3)), dict(output_padding=-1)])
+                                    dict(stride=(1, 2, 3)), dict(output_padding=-1), dict(weight_dtype=np.float32)])
 def test_conv_transpose2d_errors_have_torchs_type(kwargs):
-    x, w = np.ones((1, 3, 5, 5)), np.ones((3, 2, 3, 3))
+    kwargs = dict(kwargs)
+    x, w = np.ones((1, 3, 5, 5)), np.ones((3, 2, 3, 3), dtype=kwargs.pop("weight_dtype", np.float64))
     with pytest.raises(Exception) as theirs:
         TF.conv_transpose2d(torch.tensor(x), torch.tensor(w), **kwargs)
     with pytest.raises(theirs.type):
@@ -196,6 +197,23 @@ def test_avg_pool2d_ceil_mode_many_sizes_match_torch():
                     continue
                 compare(lambda t: F.avg_pool2d(t, k, s, p, True, cip), lambda t: TF.avg_pool2d(t, k, s, p, True, cip),
                         [x], np.float64)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2, padding=2), dict(kernel_size=2, padding=1, dilation=3),
+                                    dict(kernel_size=2, padding=2, dilation=3), dict(kernel_size=6),
+                                    dict(kernel_size=3, dilation=3), dict(kernel_size=2, ceil_mode=True, padding=2)])
+def test_pool_errors_have_torchs_type(kwargs):
+    x = np.ones((1, 3, 5, 5))
+    for ours, theirs in ((F.max_pool2d, TF.max_pool2d), (F.avg_pool2d, TF.avg_pool2d)):
+        if "dilation" in kwargs and ours is F.avg_pool2d:
+            continue
+        try:
+            theirs(torch.tensor(x), **kwargs)
+        except Exception as err:  # noqa: BLE001 - the type is what is compared
+            with pytest.raises(type(err)):
+                ours(Tensor(x), **kwargs)
+        else:
+            assert ours(Tensor(x), **kwargs).shape == theirs(torch.tensor(x), **kwargs).shape
 
 
 @pytest.mark.parametrize("layer_args", [(2,), ((2, 3), 1, 1), (3, 2, 1, 2, True, True), (2, None, 0, 1, False, True)])

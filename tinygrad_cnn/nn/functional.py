@@ -47,10 +47,12 @@ def relu(input, inplace=False):
 
 
 def sigmoid(input):
+    """1 / (1 + exp(-x)), computed without overflow."""
     return _tensor(input, "sigmoid").sigmoid()
 
 
 def tanh(input):
+    """The hyperbolic tangent."""
     return _tensor(input, "tanh").tanh()
 
 
@@ -63,14 +65,17 @@ def _softmax_dim(input, dim, op):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably; ``dim=None`` is PyTorch's implicit choice, with its warning."""
     return _tensor(input, "softmax").softmax(_softmax_dim(input, dim, "softmax"), dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably (logits of 1e3 are fine)."""
     return _tensor(input, "log_softmax").log_softmax(_softmax_dim(input, dim, "log_softmax"), dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``."""
     return softmax(-_tensor(input, "softmin"), _softmax_dim(input, dim, "softmin"), dtype=dtype)
 
 

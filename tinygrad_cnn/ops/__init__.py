@@ -6,3 +6,8 @@ from .movement import Cat, Clone, Expand, GetItem, Permute, Repeat, Reshape, Set
 from .reduce import Cumsum, MatMul, Max, Norm2, Prod, Sum, TakeAlongAxis
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .norm import BatchNorm2dFunction
+from .conv_transpose import ConvTranspose2d
+from .embedding import EmbeddingFunction
+from .interpolate import Resample
+from .norm_extra import GroupNormFunction, LayerNormFunction
+from .pool_extra import AvgPool2dCeil, MaxPool2dWithIndices, MaxUnpool2d

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .._memory import check_memory
+from ..errors import ArgumentError, DtypeError, NotImplementedForDtype
 from ..function import Function
 from .conv import _Blocks, _gemm_cols_g, _gemm_cols_w, _im2col, _nhwc, _pair, _tensor_arg, _weight_from_matrix, \
     _weight_matrix
@@ -183,7 +184,7 @@ def _geometry(value, name, minimum, message):
     """An int or a pair of ints (torch: TypeError otherwise), each >= minimum (RuntimeError)."""
     op = "conv_transpose2d"
     if isinstance(value, (tuple, list)) and len(value) not in (1, 2):
-        raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of 2 values to match "
+        raise ArgumentError(f"{op}: expected {name} to be a single integer value or a list of 2 values to match "
                            f"the convolution dimensions, but got {name}={list(value)}")
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
@@ -192,41 +193,41 @@ def _geometry(value, name, minimum, message):
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
     if min(pair) < minimum:
-        raise RuntimeError(f"{op}: {message}, got {name}={pair}")
+        raise ArgumentError(f"{op}: {message}, got {name}={pair}")
     return pair
 
 
 def _check_shapes(x, weight, bias, groups):
     op = "conv_transpose2d"
     if x.ndim != 4:
-        raise RuntimeError(f"{op}: expected 3D (unbatched) or 4D (batched) input, but got input of size: "
+        raise ArgumentError(f"{op}: expected 3D (unbatched) or 4D (batched) input, but got input of size: "
                            f"{list(x.shape)}")
     if weight.ndim != 4:
-        raise RuntimeError(f"{op}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), got shape "
+        raise ArgumentError(f"{op}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), got shape "
                            f"{tuple(weight.shape)}")
     for what, t in (("input", x), ("weight", weight)) + ((("bias", bias),) if bias is not None else ()):
         if t.dtype.kind != "f":
-            raise TypeError(f"{op}: {what} must be floating point (float32 or float64), got {t.dtype}")
+            raise NotImplementedForDtype(f"{op}: {what} must be floating point (float32 or float64), got {t.dtype}")
         if t.dtype != x.dtype:
-            raise RuntimeError(f"{op}: {what} has dtype {t.dtype} but input has {x.dtype}; they must match")
+            raise DtypeError(f"{op}: {what} has dtype {t.dtype} but input has {x.dtype}; they must match")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
         raise TypeError(f"{op}: groups must be a positive int, got {groups!r}")
     if groups < 1:
-        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
+        raise ArgumentError(f"{op}: non-positive groups is not supported, got groups={groups}")
     if 0 in weight.shape:
-        raise RuntimeError(f"{op}: weight must not be empty, got weight of size {list(weight.shape)}")
+        raise ArgumentError(f"{op}: weight must not be empty, got weight of size {list(weight.shape)}")
     if weight.shape[0] % groups:
-        raise RuntimeError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at "
+        raise ArgumentError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size {list(weight.shape)}")
     if x.shape[1] != weight.shape[0]:
-        raise RuntimeError(f"{op}: given weight of size {list(weight.shape)}, expected input {list(x.shape)} to "
+        raise ArgumentError(f"{op}: given weight of size {list(weight.shape)}, expected input {list(x.shape)} to "
                            f"have {weight.shape[0]} channels (weight.shape[0]), but got {x.shape[1]} channels")
     oc = weight.shape[1] * groups
     if bias is not None and tuple(bias.shape) != (oc,):
-        raise RuntimeError(f"{op}: expected bias to be 1-dimensional with {oc} elements (out_channels), but got "
+        raise ArgumentError(f"{op}: expected bias to be 1-dimensional with {oc} elements (out_channels), but got "
                            f"bias of size {list(bias.shape)}")
     if x.shape[2] == 0 or x.shape[3] == 0:
-        raise RuntimeError(f"{op}: only zero batch inputs are supported, but got input shape {list(x.shape)}")
+        raise ArgumentError(f"{op}: only zero batch inputs are supported, but got input shape {list(x.shape)}")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -246,13 +247,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     output_padding = _geometry(output_padding, "output_padding", 0, "negative output_padding is not supported")
     dilation = _geometry(dilation, "dilation", 1, "dilation should be greater than zero")
     if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
-        raise RuntimeError(f"{op}: output padding must be smaller than either stride or dilation, but got "
+        raise ArgumentError(f"{op}: output padding must be smaller than either stride or dilation, but got "
                            f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
     kernel = weight.shape[2:]
     out_size = tuple((size - 1) * s - 2 * p + d * (k - 1) + o + 1 for size, s, p, d, k, o in
                      zip(x.shape[2:], stride, padding, dilation, kernel, output_padding))
     if min(out_size) < 1:
-        raise RuntimeError(f"{op}: given input size per channel {tuple(x.shape[2:])}, the calculated output size "
+        raise ArgumentError(f"{op}: given input size per channel {tuple(x.shape[2:])}, the calculated output size "
                            f"per channel {out_size} is too small (padding {padding})")
     n, cin, h, w = x.shape
     oc = weight.shape[1] * groups

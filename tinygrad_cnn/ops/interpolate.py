@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from .._memory import check_memory
+from ..errors import ArgumentError
 from ..function import Function
 from .conv import _Blocks, _nhwc
 from .pool import _check_tensor, adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -163,7 +164,7 @@ def _take(x, index, axis, out=None):
     """x[..., index, ...] along ``axis``: a copy (a strided view's, for evenly spaced positions)."""
     where = _as_slice(index)
     if not isinstance(where, slice):
-        return np.take(x, where, axis=axis, out=out)
+        return np.take(x, where, axis=axis, out=out, mode="clip")  # (valid indices; "raise" buffers out)
     if out is None:
         return np.array(_at(x, axis, where))
     np.copyto(out, _at(x, axis, where))
@@ -382,10 +383,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise TypeError(f"interpolate: input must be floating point, got {input.dtype}")
     spatial = tuple(input.shape[2:])
     if min(spatial + tuple(sizes)) <= 0:
-        raise RuntimeError(f"interpolate: Input and output sizes should be greater than 0, but got input "
+        raise ArgumentError(f"interpolate: Input and output sizes should be greater than 0, but got input "
                            f"{spatial} output {tuple(sizes)}")
     if input.shape[1] == 0:
-        raise RuntimeError(f"interpolate: Non-empty data tensor expected but got a tensor with sizes "
+        raise ArgumentError(f"interpolate: Non-empty data tensor expected but got a tensor with sizes "
                            f"{list(input.shape)}")
     out_shape = tuple(input.shape[:2]) + tuple(sizes)
     check_memory("interpolate", 3 * math.prod(out_shape) * input.dtype.itemsize, f"an output of shape {out_shape}",

@@ -6,23 +6,24 @@ average pooling in ceil_mode (torch's divisors at the clipped border windows), a
 (`pool_geometry`) that both paths share. Channels-last inside, as conv.py:
 
 * `MaxPool2dWithIndices`: per cache-sized batch block, np.maximum over the kernel offsets' strided
-  window views of the -inf padded input (as conv.py). The winning offset of each window (uint8),
-  the first maximum in row-major order or the last NaN (torch's ``val > max || isnan(val)``), is
-  found by comparing each view with the maxima, in backward (or for return_indices only). Backward:
-  per offset, the output gradient where that offset won is added into its window of the padded
-  input gradient (no scatter); the int64 indices into H*W are computed from the offsets.
+  window views of the -inf padded input (as conv.py). Backward, per offset: its view compared with
+  the maxima, minus the windows already served, gives where it won (the first maximum in
+  row-major order), and the output gradient there is added into its window of the padded input
+  gradient (no scatter). Blocks holding a NaN or a window of -inf only take torch's other rules
+  (the last NaN; the window's first element) through the winning offsets (uint8 per output),
+  which return_indices also uses to give the int64 indices into H*W.
 * `AvgPool2dCeil`: window sums as two separable passes (kw then kh strided slice-adds, instead of
   kh*kw), times 1/divisor per output pixel; torch's divisor is a product of a row and a column
   term, so it is kept as two vectors. Backward: the two adjoint passes.
-* `MaxUnpool2d`: one fancy-index assignment into the zeroed output (indices are unique within a
-  plane for pooling's own indices; for repeated ones the last wins, as torch's CPU loop);
-  backward: the gather of the output gradient at the indices.
+* `MaxUnpool2d`: one fancy-index assignment into the zeroed output (a repeated index: the last
+  wins, as in torch's CPU loop); backward: the gather of the output gradient at the indices.
 """
 import math
 
 import numpy as np
 
 from .._memory import check_memory
+from ..errors import ArgumentError, DtypeError
 from ..function import Function
 from .conv import _Blocks, _nhwc, _out_size, _pair, _window
 from .pool import _Constant, _check_tensor
@@ -43,32 +44,39 @@ def _pool_size(size, kernel, stride, pad, dilation, ceil_mode):
     return out
 
 
+def _one(value):
+    """torch takes [k] for k."""
+    return value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+
+
 def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     """Checked (kernel, stride, padding, dilation, (OH, OW)) of a 2-D pooling of a 4-D ``shape``.
-    stride None (or []) means the kernel size. Errors: TypeError for a wrong type, ValueError for
-    a wrong value (as conv.py's pooling; torch raises RuntimeError for the latter)."""
+    stride None (or []) means the kernel size. Errors: TypeError for a wrong type (as conv.py);
+    for a wrong value ArgumentError, both torch's RuntimeError and conv.py's ValueError."""
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"{op}: ceil_mode must be True or False, got {ceil_mode!r}")
-    one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # torch takes [k] for k
-    kernel = _pair(one(kernel_size), "kernel_size", op, 1)
+    kernel = _pair(_one(kernel_size), "kernel_size", op, 1)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not len(stride)) else \
-        _pair(one(stride), "stride", op, 1)
-    padding = _pair(one(padding), "padding", op, 0)
-    dilation = _pair(one(dilation), "dilation", op, 1)
+        _pair(_one(stride), "stride", op, 1)
+    padding = _pair(_one(padding), "padding", op, 0)
+    dilation = _pair(_one(dilation), "dilation", op, 1)
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+            raise ArgumentError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
                              f"kernel_size={k} and dilation={d}")
         if p > k // 2:
-            raise ValueError(f"{op}: pad should be smaller than or equal to half of kernel size, but got "
+            raise ArgumentError(f"{op}: pad should be smaller than or equal to half of kernel size, but got "
                              f"padding {padding} for kernel_size {kernel}")
     if len(shape) != 4 or 0 in shape[1:]:
-        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) input with non-empty C, H and W (only the batch "
+        raise ArgumentError(f"{op}: expected a 4-D (N, C, H, W) input with non-empty C, H and W (only the batch "
                          f"may be empty), got shape {tuple(shape)}")
     out = tuple(_pool_size(shape[2 + a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode) for a in (0, 1))
     for axis, name in ((0, "rows"), (1, "columns")):
         if out[axis] < 1:  # (in ceil mode a kernel larger than the padded input may still fit one window)
-            _out_size(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
+            try:
+                _out_size(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
+            except ValueError as err:  # conv.py's message; torch's RuntimeError too
+                raise ArgumentError(str(err)) from None
     # a stride that places one window, or a dilation of a 1-tap kernel, changes nothing: cap them so
     # that no strided view gets an absurd step (stride=10**30 is legal), as conv.py does
     stride = tuple(s if n > 1 else min(s, max(size + 2 * p, d * (k - 1) + 1))  # (still one window, in either mode)
@@ -90,8 +98,7 @@ def _blocks(xs, kernel, stride, padding, dilation, out_size, fill):
     n, h, w, c = xs.shape
     item = _padded_item(xs.shape, kernel, stride, padding, dilation, out_size)
     (hp, wp, _), _ = item
-    needs_pad = any(padding) or hp > h or wp > w
-    return _Blocks(n, 1, 0, xs.dtype, item if needs_pad else None, fill=fill,
+    return _Blocks(n, 1, 0, xs.dtype, item if any(padding) or hp > h or wp > w else None, fill=fill,
                    item_bytes=max(hp, h) * max(wp, w) * c * xs.dtype.itemsize)
 
 
@@ -168,11 +175,12 @@ def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False)
 
 
 def flat_indices(taps, in_size, kernel, stride, padding, dilation):
-    """int64 NHWC indices into H*W of the winning elements, from the winning kernel offsets."""
-    kw, (oh, ow) = kernel[1], taps.shape[1:3]
-    row = (np.arange(oh) * stride[0] - padding[0])[:, None, None] + (taps // kw).astype(np.int64) * dilation[0]
-    col = (np.arange(ow) * stride[1] - padding[1])[:, None] + (taps % kw).astype(np.int64) * dilation[1]
-    return row * in_size[1] + col
+    """int64 NHWC indices into H*W of the winning elements, from the winning kernel offsets: the
+    window's start plus a lookup of each offset's displacement (two passes)."""
+    (kh, kw), (oh, ow), width = kernel, taps.shape[1:3], in_size[1]
+    start = ((np.arange(oh) * stride[0] - padding[0])[:, None] * width + np.arange(ow) * stride[1] - padding[1])
+    shift = (np.arange(kh)[:, None] * dilation[0] * width + np.arange(kw) * dilation[1]).ravel()
+    return np.take(shift, taps) + start[:, :, None]
 
 
 class MaxPool2dWithIndices(Function):
@@ -207,17 +215,30 @@ class MaxPool2dWithIndices(Function):
 
         def block(worker, blk):
             b = blk.stop - blk.start
-            target, t = bufs[worker][0][:b], bufs[worker][1][:b]
+            target, src = bufs[worker][0][:b], blocks.padded(worker, xs, blk)
             o, gb = values[blk], g[blk]
-            _window_taps(blocks.padded(worker, xs, blk), o, t, kernel, stride, dilation)
-            _fix_empty(t, o, kernel, stride, padding, dilation)
             target[...] = 0
+            special = not o.min() > -np.inf  # a NaN, or a window of -inf only: torch's rules, via the offsets
+            if special:
+                t = bufs[worker][1][:b]
+                _window_taps(src, o, t, kernel, stride, dilation)
+                _fix_empty(t, o, kernel, stride, padding, dilation)
+            taken = None  # else fused, as conv.py: the windows whose first maximum was found already
             for k in range(kh * kw):
                 window = _window(target, k // kw, k % kw, out_size[0], out_size[1], stride, dilation)
-                if disjoint:  # each input pixel in at most one window: write, don't add
-                    np.multiply(gb, t == k, out=window)
+                if special:
+                    hit = t == k
                 else:
-                    window += gb * (t == k)
+                    hit = _window(src, k // kw, k % kw, out_size[0], out_size[1], stride, dilation) == o
+                    if taken is None:
+                        taken = hit.copy()
+                    else:
+                        np.greater(hit, taken, out=hit)  # a maximum, and the first in its window
+                        taken |= hit
+                if disjoint:  # each input pixel in at most one window: write, don't add
+                    np.multiply(gb, hit, out=window)
+                else:
+                    window += gb * hit
             dx[blk] = target[:, top:top + h, left:left + w]
 
         blocks.run(block)
@@ -402,13 +423,13 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     _check_tensor(input, op)
     _check_tensor(indices, op, "indices")
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"{op}: input should be a 3d or 4d Tensor, but got a tensor with {input.ndim} dimensions")
+        raise ArgumentError(f"{op}: input should be a 3d or 4d Tensor, but got a tensor with {input.ndim} dimensions")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
     if indices.dtype != np.int64:
-        raise RuntimeError(f"{op}: elements in indices should be type int64 but got: {indices.dtype}")
+        raise DtypeError(f"{op}: elements in indices should be type int64 but got: {indices.dtype}")
     if tuple(indices.shape) != tuple(input.shape):
-        raise RuntimeError(f"{op}: expected shape of indices to be same as that of the input tensor "
+        raise ArgumentError(f"{op}: expected shape of indices to be same as that of the input tensor "
                            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
     kernel = _pair(kernel_size, "kernel_size", op, 1)
     stride = kernel if stride is None else _pair(stride, "stride", op, 1)
@@ -421,7 +442,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     idx = indices.numpy().reshape(shape4)
     if idx.size and (idx.min() < 0 or idx.max() >= oh * ow):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise RuntimeError(f"{op}: found an invalid max index: {bad} (output volumes are of size {oh}x{ow})")
+        raise ArgumentError(f"{op}: found an invalid max index: {bad} (output volumes are of size {oh}x{ow})")
     flat = (np.arange(n).reshape(n, 1, 1, 1) * (oh * ow) + idx) * c + np.arange(c).reshape(1, c, 1, 1)
     x4 = input if input.ndim == 4 else input.unsqueeze(0)
     out = MaxUnpool2d.apply(x4, flat=flat, out_shape=(n, c, oh, ow))
