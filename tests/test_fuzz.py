@@ -495,7 +495,7 @@ def test_reshape(a, shape):
 @fuzz
 @given(a=tensors(), perm=st.lists(st.one_of(st.integers(-4, 4), JUNK), max_size=4))
 def test_permute(a, perm):
-    out = attempt(lambda: a.permute(*perm), "permute")
+    out = attempt(lambda: a.permute(*perm), "permute", allowed=(ValueError, TypeError, IndexError, RuntimeError))
     if len(perm) == 1 and isinstance(perm[0], (tuple, list)):  # permute((1, 0)) means permute(1, 0)
         perm = list(perm[0])
     try:
