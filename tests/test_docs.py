@@ -290,8 +290,12 @@ def test_api_lists_every_public_name(docs_env):
     import models.mnist
 
     listed = {(m, re.match(r"[\w.]+", t).group(0).split(".")[0]) for m, t, _ in api_entries()}
+    from tinygrad_cnn.nn import functional, utils as nn_utils
+    from tinygrad_cnn.utils import data as utils_data, datasets, transforms
+
     public = [(mod, list(mod.__all__)) for mod in (tinygrad_cnn, nn, init, optim, lr_scheduler, state, data, testing,
-                                                   viz, models.mnist)]
+                                                   viz, models.mnist, functional, nn_utils, utils_data, datasets,
+                                                   transforms)]
     for mod in (ops, conv, norm):  # every op class (the names viz and error messages show)
         public.append((mod, [n for n, v in vars(mod).items()
                              if isinstance(v, type) and issubclass(v, Function) and v is not Function
