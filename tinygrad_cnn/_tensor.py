@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from . import ops
+from . import ops, parallel
 from ._args import numeric_dtype
 from ._tensor_math import MathMethods
 from ._tensor_shape import ShapeMethods
@@ -458,7 +458,12 @@ class Tensor(MathMethods, ShapeMethods):
             raise RuntimeError(
                 "backward: this tensor does not require grad; no tensor it was computed from has requires_grad=True"
             )
-        grads = {self: self._seed_gradient(gradient)}
+        with parallel.single_threaded_blas():
+            self._run_backward(self._seed_gradient(gradient), retain_graph)
+
+    def _run_backward(self, gradient, retain_graph):
+        """The reverse walk of `backward`: each op's backward, gradients summed per tensor."""
+        grads = {self: gradient}
         owned = set()  # tensors whose entry in grads is an array we allocated (safe to add into)
         for node in reversed(_topological_order(self)):
             grad = grads.pop(node, None)

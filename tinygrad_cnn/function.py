@@ -21,6 +21,7 @@ wrapped into constant Tensors); keyword arguments are options passed through to 
 import numpy as np
 
 from . import _tensor as _tensor_module
+from . import parallel
 
 
 class Context:
@@ -94,7 +95,8 @@ class Function:
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
         ctx = Context(cls, parents)
-        out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
+        with parallel.single_threaded_blas():
+            out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
         if not isinstance(out, np.ndarray):
             if np.isscalar(out) or isinstance(out, np.generic):
                 out = np.asarray(out)
