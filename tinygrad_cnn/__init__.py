@@ -8,7 +8,7 @@ the torch-level names (``tensor``, ``zeros``, ``cat``, ``no_grad``, dtypes, ``de
 # the engine first: nn, optim and the rest build on these names
 from ._tensor import (Tensor, detect_anomaly, enable_grad, inference_mode, is_grad_enabled,  # isort: skip
                       no_grad, set_grad_enabled)
-from ._tensor_math import ValuesIndices
+from ._tensor_reduce import ValuesIndices
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import accelerator, backends, cuda, device

@@ -10,112 +10,19 @@ This file holds the graph and its bookkeeping; the math and shape methods (PyTor
 arguments) come from the two mixins in ``_tensor_math.py`` and ``_tensor_shape.py``, and the
 primitive ops themselves live in ``ops/`` (one `Function` each).
 """
-import contextlib
 import numbers
-import threading
 
 import numpy as np
 
-from . import ops, parallel
+from . import parallel
 from ._args import numeric_dtype
+from ._tensor_convert import ConvertMethods
 from ._tensor_math import MathMethods
+from ._tensor_reduce import ReduceMethods
 from ._tensor_shape import ShapeMethods
-from .device import check_device, cpu, device
-
-# ----------------------------------------------------------------------------- grad and anomaly modes
-
-_mode = threading.local()  # per thread, as in PyTorch: a no_grad block in one thread leaves others alone
-
-
-def is_grad_enabled() -> bool:
-    return getattr(_mode, "grad", True)
-
-
-def _anomaly_enabled():
-    return getattr(_mode, "anomaly", False)
-
-
-class set_grad_enabled(contextlib.ContextDecorator):
-    """``set_grad_enabled(False)`` switches graph recording off: called as a function it does so
-    at once (for this thread); as a context manager or decorator, until the block ends."""
-
-    def __init__(self, mode):
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
-        self._previous = []
-        self._before_call = is_grad_enabled()
-        self.mode = bool(mode)
-        _mode.grad = self.mode
-
-    def __enter__(self):
-        self._previous.append(self._before_call)
-        _mode.grad = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        _mode.grad = self._previous.pop()
-        self._before_call = is_grad_enabled()
-        return False
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that switches graph recording on or off, then restores it."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self._previous = []
-
-    def __enter__(self):
-        self._previous.append(is_grad_enabled())
-        _mode.grad = self.enabled
-        return self
-
-    def __exit__(self, *exc):
-        _mode.grad = self._previous.pop()
-        return False
-
-
-def no_grad():
-    """``with no_grad():`` or ``@no_grad()``: ops record no graph and save nothing for backward."""
-    return _GradMode(False)
-
-
-def enable_grad():
-    """Undo an enclosing ``no_grad`` for a block or function."""
-    return _GradMode(True)
-
-
-def inference_mode(mode=True):
-    """As ``no_grad()`` (PyTorch's faster variant; here they are the same thing)."""
-    if not isinstance(mode, (bool, np.bool_)):
-        raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
-    return _GradMode(not mode)
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Within this block, the first op whose forward or backward gives NaN or inf raises an error
-    naming the op (like ``torch.autograd.detect_anomaly``). It costs one ``isfinite`` pass per op."""
-    previous = _anomaly_enabled()
-    _mode.anomaly = True
-    try:
-        yield
-    finally:
-        _mode.anomaly = previous
-
-
-class AnomalyError(FloatingPointError, RuntimeError):
-    """Raised inside ``detect_anomaly()``; a FloatingPointError, and a RuntimeError as in PyTorch."""
-
-
-def check_anomaly(op_name, phase, array):
-    if _anomaly_enabled() and array is not None and array.dtype.kind == "f" and not np.isfinite(array).all():
-        bad = "nan" if np.isnan(array).any() else "inf"
-        raise AnomalyError(
-            f"detect_anomaly: {op_name}.{phase} produced {bad} values "
-            f"(output shape {array.shape}); this is the first op in the run that did"
-        )
-
+from .device import cpu
+from .grad_mode import (AnomalyError, check_anomaly, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
+                        is_grad_enabled, no_grad, set_grad_enabled)
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -167,7 +74,7 @@ def _unbroadcast(grad, shape):
 # ----------------------------------------------------------------------------- Tensor
 
 
-class Tensor(MathMethods, ShapeMethods):
+class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -301,73 +208,6 @@ class Tensor(MathMethods, ShapeMethods):
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         self._retain_grad = True
-
-    # --- dtype and device
-    def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` as in PyTorch; only
-        the CPU exists. A cast between float types stays in the graph."""
-        kwargs.pop("non_blocking", None)
-        copy = kwargs.pop("copy", False)
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"Tensor.to: unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif _is_device_like(a):
-                device = a
-            else:
-                dtype = a
-        if device is not None:
-            check_device(device, "Tensor.to")
-        out = self if dtype is None else self._cast(numeric_dtype(dtype, "Tensor.to"))
-        return out.clone() if copy and out is self else out
-
-    def _cast(self, dtype):
-        if dtype == self.dtype:
-            return self
-        if dtype.kind != "f" or self.dtype.kind != "f":
-            return self._const(self._data.astype(dtype))  # to or from int/bool: a constant, outside the graph
-        return ops.Cast.apply(self, dtype=dtype)
-
-    def type(self, dtype=None):
-        """No argument: PyTorch's type string ('torch.FloatTensor'); with a dtype: a cast to it."""
-        if dtype is None:
-            return "torch." + _TYPE_NAMES[self.dtype.name]
-        if isinstance(dtype, str) and dtype.startswith("torch."):
-            names = {v: k for k, v in _TYPE_NAMES.items()}
-            if dtype[6:] not in names:
-                raise TypeError(f"Tensor.type: unknown type {dtype!r}")
-            dtype = names[dtype[6:]]
-        return self._cast(numeric_dtype(dtype, "Tensor.type"))
-
-    def type_as(self, other):
-        return self._cast(other.dtype)
-
-    def astype(self, dtype):
-        return self._cast(numeric_dtype(dtype, "astype"))
-
-    def float(self):
-        return self._cast(np.dtype(np.float32))
-
-    def double(self):
-        return self._cast(np.dtype(np.float64))
-
-    def long(self):
-        return self._cast(np.dtype(np.int64))
-
-    def int(self):
-        return self._cast(np.dtype(np.int32))
-
-    def bool(self):
-        return self._cast(np.dtype(np.bool_))
-
-    def cpu(self):
-        return self
-
-    def cuda(self, *args, **kwargs):
-        check_device("cuda", "Tensor.cuda")
 
     # --- Python protocols
     def __len__(self):
@@ -544,14 +384,6 @@ def _input_gradient(name, g, parent):
             f"{name}.backward returned a gradient of shape {g.shape} for an input of shape {parent.shape}"
         ) from None
     return g if g.dtype == parent.dtype else g.astype(parent.dtype)
-
-
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
-               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-def _is_device_like(value):
-    return isinstance(value, (str, device))
 
 
 def _topological_order(root):

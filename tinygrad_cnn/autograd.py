@@ -1,5 +1,5 @@
 """``torch.autograd``'s names: ``from tinygrad_cnn.autograd import Function, gradcheck``."""
-from ._tensor import detect_anomaly, enable_grad, no_grad, set_grad_enabled
+from .grad_mode import detect_anomaly, enable_grad, no_grad, set_grad_enabled
 from .function import Function
 from .gradcheck import gradcheck
 

@@ -8,7 +8,8 @@ import itertools
 
 import numpy as np
 
-from .._tensor import _TYPE_NAMES, Tensor
+from .._tensor import Tensor
+from .._tensor_convert import _TYPE_NAMES
 from ..device import check_device
 from ..device import device as device_type
 
