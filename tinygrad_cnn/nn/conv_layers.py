@@ -4,15 +4,13 @@ the transposed convolution, max unpooling, upsampling, padding and adaptive pool
 Each only checks its arguments and calls the ``nn.functional`` op (ops/conv_transpose.py,
 ops/pool_extra.py, ops/interpolate.py, ops/pool.py), which computes the gradients.
 """
-import math
 import numbers
 
 import numpy as np
 
 from ..ops.conv_transpose import _output_padding
 from . import functional as F
-from . import init
-from .layers import _check_param_size, _check_tensor, _is_int, _pair, _positive_int
+from .layers import _check_param_size, _check_tensor, _is_int, _pair, _positive_int, reset_like_pytorch
 from .module import Module, Parameter
 
 __all__ = [
@@ -60,12 +58,7 @@ class ConvTranspose2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_like_pytorch(self.weight, self.bias)
 
     def forward(self, input, output_size=None):
         _check_tensor(input, "ConvTranspose2d")

@@ -5,7 +5,6 @@ Each layer only checks its arguments and calls Tensor ops (``conv2d``, ``max_poo
 those ops. Shape checks happen here so that the error names the layer and its configuration.
 """
 import math
-import numbers
 
 import numpy as np
 
@@ -57,6 +56,16 @@ def _check_tensor(x, layer):
         raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
 
 
+def reset_like_pytorch(weight, bias):
+    """PyTorch's default init of Linear and conv layers: weight kaiming_uniform_(a=sqrt(5)), that
+    is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias uniform on the same bound."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Identity(Module):
     """Returns its input unchanged (a placeholder, e.g. to switch a layer off)."""
 
@@ -87,11 +96,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_like_pytorch(self.weight, self.bias)
 
     def forward(self, x):
         _check_tensor(x, "Linear")
@@ -162,12 +167,7 @@ class Conv2d(Module):
         return (padding[1], padding[1], padding[0], padding[0])
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_like_pytorch(self.weight, self.bias)
 
     def forward(self, x):
         _check_tensor(x, "Conv2d")
