@@ -29,7 +29,8 @@ class Context:
 
     ``needs_input_grad`` tells backward which input gradients are wanted (skip the rest);
     arrays passed to ``save_for_backward`` come back as ``saved_tensors``; any other attribute
-    set on ctx in forward is there in backward too.
+    set on ctx in forward is there in backward too. ``options`` holds the keyword arguments of
+    ``apply`` (the op's non-tensor arguments) until the backward has run.
     """
 
     def __init__(self, function, parents):
@@ -95,6 +96,7 @@ class Function:
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
         ctx = Context(cls, parents)
+        ctx.options = kwargs  # the op's non-tensor arguments, as given (read by graph tools such as onnx export)
         with parallel.single_threaded_blas():
             out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
         if not isinstance(out, np.ndarray):
