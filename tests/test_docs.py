@@ -285,7 +285,7 @@ def test_api_lists_every_public_name(docs_env):
     from tinygrad_cnn.optim import lr_scheduler
 
     from tinygrad_cnn import Function, ops
-    from tinygrad_cnn.ops import conv, norm
+    from tinygrad_cnn.ops import conv, norm, pool
 
     import models.mnist
 
@@ -296,7 +296,7 @@ def test_api_lists_every_public_name(docs_env):
     public = [(mod, list(mod.__all__)) for mod in (tinygrad_cnn, nn, init, optim, lr_scheduler, state, data, testing,
                                                    viz, models.mnist, functional, nn_utils, utils_data, datasets,
                                                    transforms)]
-    for mod in (ops, conv, norm):  # every op class (the names viz and error messages show)
+    for mod in (ops, conv, norm, pool):  # every op class (the names viz and error messages show)
         public.append((mod, [n for n, v in vars(mod).items()
                              if isinstance(v, type) and issubclass(v, Function) and v is not Function
                              and (mod is ops or v.__module__ == mod.__name__)]))

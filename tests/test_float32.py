@@ -69,10 +69,10 @@ def _models():
 def test_a_float32_training_step_makes_no_float64_array(dtype_log, name, make_optimizer, shared, monkeypatch):
     if shared:  # the worker-thread code paths, even for these small arrays
         from tinygrad_cnn import parallel
-        from tinygrad_cnn.ops import conv
+        from tinygrad_cnn.ops import _blocks
 
-        monkeypatch.setattr(conv, "_PARALLEL_MIN_BYTES", 0)
-        monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 2048)
+        monkeypatch.setattr(_blocks, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(_blocks, "COLS_BLOCK_BYTES", 2048)
         monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)
         monkeypatch.setattr(parallel, "_MATMUL_MIN_FLOPS", 0)
         tg.get_num_threads()  # the BLAS is set up (single-threaded) first

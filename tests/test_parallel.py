@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import parallel
-from tinygrad_cnn.ops import conv
+from tinygrad_cnn.ops import _blocks
 from tinygrad_cnn.ops.norm import batch_norm2d
 
 
@@ -36,7 +36,7 @@ def _step(seed):
 
 
 def test_results_are_bit_identical_on_any_thread_count(threads, monkeypatch):
-    monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 4096)  # many blocks even for this small batch
+    monkeypatch.setattr(_blocks, "COLS_BLOCK_BYTES", 4096)  # many blocks even for this small batch
     monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)  # ReLU and batch norm shared out too
     threads(1)
     serial = _step(0)
@@ -98,7 +98,7 @@ def _conv_sum(_):
 def test_a_forked_child_gets_workers_of_its_own(threads, monkeypatch):
     import multiprocessing
 
-    monkeypatch.setattr(conv, "_COLS_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_blocks, "COLS_BLOCK_BYTES", 4096)
     threads(2)
     expected = _conv_sum(None)  # the parent's pool now exists; the child must not wait on it
     with multiprocessing.get_context("fork").Pool(1) as pool:

@@ -1,4 +1,4 @@
-"""Tests for ops/pool.py: pad (every mode), adaptive average and max pooling (1-D and 2-D), one_hot.
+"""Tests for ops/pad.py, ops/adaptive_pool.py and one_hot (ops/embedding.py): pad (every mode), adaptive average and max pooling (1-D and 2-D), one_hot.
 
 Gradients: float64 gradchecks over hypothesis-drawn shapes, pads (negative and asymmetric ones
 included) and output sizes (dividing the input or not, larger than it, None entries). Forward
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinygrad_cnn import Tensor
-from tinygrad_cnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
-                                   one_hot, pad)
+from tinygrad_cnn.nn.functional import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+                                        adaptive_max_pool2d, one_hot, pad)
 from tinygrad_cnn.testing import arrays, assert_gradcheck, tensors
 
 MODES = ("constant", "reflect", "replicate", "circular")

@@ -1,4 +1,4 @@
-"""ops/pool.py against PyTorch (skipped without torch): pad, adaptive pooling and one_hot.
+"""ops/pad.py, ops/adaptive_pool.py and one_hot against PyTorch (skipped without torch): pad, adaptive pooling and one_hot.
 
 Forward values, gradients of sum(out * g) for a random upstream g, dtypes, shapes, the indices of
 max pooling (ties included: all-zero and small-integer inputs), and which calls are errors.
@@ -12,8 +12,8 @@ F = torch.nn.functional
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from tinygrad_cnn import Tensor  # noqa: E402
-from tinygrad_cnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
-                                   adaptive_max_pool2d, one_hot, pad)
+from tinygrad_cnn.nn.functional import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
+                                        adaptive_max_pool1d, adaptive_max_pool2d, one_hot, pad)
 from tinygrad_cnn.testing import arrays  # noqa: E402
 
 MODES = ("constant", "reflect", "replicate", "circular")

@@ -234,10 +234,10 @@ class ShapeMethods:
         return ops.conv.conv2d(self, weight, bias, stride, padding, dilation, groups)
 
     def max_pool2d(self, kernel_size=2, stride=None, padding=0):
-        return ops.conv.max_pool2d(self, kernel_size, stride, padding)
+        return ops.pool.max_pool2d(self, kernel_size, stride, padding)
 
     def avg_pool2d(self, kernel_size=2, stride=None, padding=0):
-        return ops.conv.avg_pool2d(self, kernel_size, stride, padding)
+        return ops.pool.avg_pool2d(self, kernel_size, stride, padding)
 
     def cross_entropy(self, target, reduction="mean", label_smoothing=0.0):
         return ops.loss.cross_entropy(self, target, reduction=reduction, label_smoothing=label_smoothing)

@@ -3,7 +3,8 @@
 PyTorch's names, argument names and defaults. Each function checks its arguments once, with an
 error that names it, and calls the op's `Function`; the ``nn`` layers call these functions.
 The activations and losses live beside their Functions in ``ops/activation.py`` and
-``ops/loss.py``, padding, adaptive pooling and ``one_hot`` in ``ops/pool.py``; the rest is here.
+``ops/loss.py``, ``pad`` in ``ops/pad.py``, adaptive pooling in ``ops/adaptive_pool.py``, ``embedding``
+and ``one_hot`` in ``ops/embedding.py``; the rest is here.
 """
 import numbers
 import warnings
@@ -19,8 +20,11 @@ from ..ops.loss import __all__ as _loss_names
 from ..ops.norm import batch_norm2d as _batch_norm2d
 from ..ops.norm_extra import *  # noqa: F401,F403
 from ..ops.norm_extra import __all__ as _norm_names
-from ..ops.pool import *  # noqa: F401,F403
-from ..ops.pool import __all__ as _pool_names
+from ..ops import pool as _pool
+from ..ops.adaptive_pool import *  # noqa: F401,F403
+from ..ops.adaptive_pool import __all__ as _adaptive_names
+from ..ops.embedding import embedding, one_hot
+from ..ops.pad import pad
 from ..ops import pool_extra as _pool_extra
 from ..ops.pool_extra import *  # noqa: F401,F403
 from ..ops.pool_extra import __all__ as _pool_extra_names
@@ -186,7 +190,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         (kernel, step, pad, dil, _), fast = _pool_extras("max_pool2d", x, kernel_size, stride, padding, dilation,
                                                          ceil_mode)
         if fast and not return_indices:
-            return _conv.max_pool2d(x, kernel, step, pad)
+            return _pool.max_pool2d(x, kernel, step, pad)
         return _pool_extra.max_pool2d_general(x, kernel, step, pad, dil, ceil_mode, return_indices)
 
     return _batched(input, "max_pool2d", run)
@@ -207,12 +211,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         if not fast:
             return _pool_extra.avg_pool2d_general(x, kernel, step, pad, ceil_mode, count_include_pad,
                                                   divisor_override)
-        out = _conv.avg_pool2d(x, kernel, step, pad)
+        out = _pool.avg_pool2d(x, kernel, step, pad)
         if divisor_override is not None:
             return out * (kernel[0] * kernel[1] / divisor_override)
         if not count_include_pad and pad != (0, 0):
             ones = Tensor(np.ones((1, 1) + x.shape[2:], dtype=x.dtype))
-            return out / _conv.avg_pool2d(ones, kernel, step, pad)  # the share of real pixels
+            return out / _pool.avg_pool2d(ones, kernel, step, pad)  # the share of real pixels
         return out
 
     return _batched(input, "avg_pool2d", run)
@@ -249,5 +253,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 __all__ = (["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "normalize", "dropout", "dropout2d",
             "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm"]
-           + list(_activation_names) + list(_loss_names) + list(_pool_names) + list(_norm_names)
+           + list(_activation_names) + list(_loss_names) + list(_adaptive_names) + ["pad", "one_hot", "embedding"] + list(_norm_names)
            + list(_pool_extra_names) + list(_conv_transpose_names) + list(_interpolate_names))

@@ -1,4 +1,4 @@
-"""Argument checks shared by the activation and loss functionals.
+"""Argument checks shared by the functionals (activations, losses, conv, pooling).
 
 Each check names the function and the argument, and says what was expected and what came, so a
 bad call fails once, up front, instead of deep inside NumPy.
@@ -19,6 +19,17 @@ REDUCTIONS = ("mean", "sum", "none")
 def is_tensor(value):
     """A Tensor (duck-typed: ops do not import the Tensor class)."""
     return hasattr(value, "requires_grad") and hasattr(value, "numpy") and not isinstance(value, np.ndarray)
+
+
+def is_int(value):
+    """An int (Python or NumPy), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_tensor(value, op, what="input"):
+    """TypeError unless ``value`` is a Tensor (of any dtype)."""
+    if not is_tensor(value):
+        raise TypeError(f"{op}: {what} must be a Tensor, got {type(value).__name__}")
 
 
 def tensor_input(fn, value, name="input", allow_int=False):
@@ -91,3 +102,49 @@ def no_grad_needed(fn, name, value):
     if getattr(value, "requires_grad", False):
         raise ValueError(f"{fn}: {name} gets no gradient (as in PyTorch), so it must not require grad; "
                          f"pass {name}.detach()")
+
+
+def int_pair(value, name, op, minimum):
+    """An int or a pair of ints, each >= minimum, as a pair."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair)):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {kind}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def tensor_or_array(value, what, op):
+    """A tensor argument of a conv op: a Tensor as it is, an array-like as an ndarray (``Function.apply``
+    wraps it into a constant Tensor)."""
+    if is_tensor(value):
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{op}: {what} must be a Tensor or an array, got {type(value).__name__} ({err})") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{op}: {what} must be a Tensor or an array of numbers, got {type(value).__name__}")
+    if not isinstance(value, np.ndarray) and array.dtype == np.float64:
+        array = array.astype(np.float32)  # Python floats make float32, as torch.tensor([...]) does
+    return array
+
+
+def check_4d(x, op, what="input"):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: {what} must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be floating point, got {x.dtype}")
+
+
+def output_length(size, pad_total, kernel, stride, dilation, op, axis_name):
+    """Output length along one axis of a conv/pool window; ValueError if the kernel does not fit."""
+    span = dilation * (kernel - 1) + 1
+    if size + pad_total < span:
+        raise ValueError(
+            f"{op}: the kernel ({span} {axis_name} with dilation) is larger than the padded input "
+            f"({size} + {pad_total} padding = {size + pad_total} {axis_name})"
+        )
+    return (size + pad_total - span) // stride + 1

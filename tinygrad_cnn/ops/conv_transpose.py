@@ -19,8 +19,10 @@ import numpy as np
 from .._memory import check_memory
 from ..errors import ArgumentError, DtypeError, NotImplementedForDtype
 from ..function import Function
-from .conv import _Blocks, _gemm_cols_g, _gemm_cols_w, _im2col, _nhwc, _pair, _tensor_arg, _weight_from_matrix, \
-    _weight_matrix
+from ._blocks import Blocks
+from ._checks import check_tensor, int_pair, tensor_or_array
+from .conv import gemm_cols_g, gemm_cols_w, im2col, weight_from_matrix, weight_matrix
+from .layout import nhwc
 
 __all__ = ["conv_transpose2d"]
 
@@ -81,7 +83,7 @@ class ConvTranspose2d(Function):
         n, cin, h, w = x.shape
         _, oc_g, kh, kw = weight.shape
         oc, (out_h, out_w) = oc_g * groups, out_size
-        xs = np.ascontiguousarray(_nhwc(x)).reshape(n * h * w, cin)
+        xs = np.ascontiguousarray(nhwc(x)).reshape(n * h * w, cin)
         ctx.save_for_backward(xs, weight)
         ctx.geometry = (x.shape, out_size, stride, padding, dilation, groups)
         out = np.empty((n, out_h, out_w, oc), dtype=x.dtype)
@@ -93,7 +95,7 @@ class ConvTranspose2d(Function):
         rows = _phases(h, out_h, kh, stride[0], dilation[0], padding[0])
         cols = _phases(w, out_w, kw, stride[1], dilation[1], padding[1])
         single = len(rows) == len(cols) == 1  # stride 1: the phase buffer is the output itself
-        blocks = _Blocks(n, h * w, kh * kw * oc, x.dtype)
+        blocks = Blocks(n, h * w, kh * kw * oc, x.dtype)
         step = blocks.slices[0].stop
         phase_bufs = [None if single else np.empty((step, rows[0][1], cols[0][1], oc), dtype=x.dtype)
                       for _ in range(blocks.workers)]
@@ -126,13 +128,13 @@ class ConvTranspose2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         has_bias = len(ctx.needs_input_grad) > 2
         need_b = has_bias and ctx.needs_input_grad[2]
-        g = np.ascontiguousarray(_nhwc(grad)).astype(xs.dtype, copy=False)
+        g = np.ascontiguousarray(nhwc(grad)).astype(xs.dtype, copy=False)
         dx = (np.empty if n else np.zeros)((n, h, w, cin), dtype=g.dtype)
         grad_w, grad_b = np.zeros(weight.shape, dtype=g.dtype), np.zeros(oc, dtype=g.dtype)
         if n and (need_x or need_w or need_b):
             dw, db = _backward_blocks(g, xs, weight, (h, w), stride, padding, dilation, groups, dx if need_x else None,
                                       need_w, need_b)
-            grad_w = _weight_from_matrix(dw, weight.shape) if need_w else grad_w
+            grad_w = weight_from_matrix(dw, weight.shape) if need_w else grad_w
             grad_b = db if need_b else grad_b
         grad_x = dx.transpose(0, 3, 1, 2) if ctx.needs_input_grad[0] else None
         grad_w = grad_w if ctx.needs_input_grad[1] else None
@@ -149,8 +151,8 @@ def _backward_blocks(g, xs, weight, in_size, stride, padding, dilation, groups, 
     (h, w), (kh, kw), cin = in_size, weight.shape[2:], xs.shape[1]
     hp, wp = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1, (w - 1) * stride[1] + dilation[1] * (kw - 1) + 1
     same = (hp, wp) == (out_h, out_w) and padding == (0, 0)
-    blocks = _Blocks(n, h * w, kh * kw * oc, g.dtype, None if same else ((hp, wp, oc), padding))
-    wmat = _weight_matrix(weight, groups) if dx is not None else None  # (G, kh*kw*C_out_g, C_in_g)
+    blocks = Blocks(n, h * w, kh * kw * oc, g.dtype, None if same else ((hp, wp, oc), padding))
+    wmat = weight_matrix(weight, groups) if dx is not None else None  # (G, kh*kw*C_out_g, C_in_g)
     dx_rows = dx.reshape(n * h * w, -1) if dx is not None else None
     ones = np.ones(blocks.slices[0].stop * out_h * out_w, dtype=g.dtype)
     w_shape = (groups, kh * kw * oc // groups, cin // groups)
@@ -160,11 +162,11 @@ def _backward_blocks(g, xs, weight, in_size, stride, padding, dilation, groups, 
         rows, parts = blocks.rows_of(blk), []
         if dx_rows is not None or need_w:
             src = blocks.padded(worker, g, blk)
-            cols = _im2col(src, kh, kw, h, w, stride, dilation, blocks.cols[worker])
+            cols = im2col(src, kh, kw, h, w, stride, dilation, blocks.cols[worker])
             if dx_rows is not None:
-                _gemm_cols_w(cols, wmat, groups, kh * kw, dx_rows[rows])
+                gemm_cols_w(cols, wmat, groups, kh * kw, dx_rows[rows])
             if need_w:
-                parts.append(_gemm_cols_g(cols, xs[rows], groups, kh * kw).ravel())
+                parts.append(gemm_cols_g(cols, xs[rows], groups, kh * kw).ravel())
         if need_b:
             g_rows = g[blk].reshape(-1, oc)
             parts.append(ones[: g_rows.shape[0]] @ g_rows)
@@ -189,7 +191,7 @@ def _geometry(value, name, minimum, message):
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
     try:
-        pair = _pair(value, name, op, -math.inf)
+        pair = int_pair(value, name, op, -math.inf)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
     if min(pair) < minimum:
@@ -235,12 +237,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     (C_in, C_out / groups, kh, kw); output size (H-1)*stride - 2*padding + dilation*(kh-1) +
     output_padding + 1, output_padding smaller than the stride or the dilation."""
     op = "conv_transpose2d"
-    x = _tensor_arg(input, "input", op)
+    check_tensor(input, op)
+    x = input
     if x.ndim == 3:
         out = conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation)
         return out.squeeze(0)
-    weight = _tensor_arg(weight, "weight", op)
-    bias = None if bias is None else _tensor_arg(bias, "bias", op)
+    weight = tensor_or_array(weight, "weight", op)
+    bias = None if bias is None else tensor_or_array(bias, "bias", op)
     _check_shapes(x, weight, bias, groups)
     stride = _geometry(stride, "stride", 1, "non-positive stride is not supported")
     padding = _geometry(padding, "padding", 0, "negative padding is not supported")

@@ -1,13 +1,15 @@
-"""The embedding lookup as a `Function` (a gather forward, a scatter-add backward) and its
-functional ``embedding`` with ``torch.nn.functional.embedding``'s arguments (re-exported by
-ops/norm_extra.py, hence by ``nn.functional``)."""
+"""Index -> vector ops: the embedding lookup as a `Function` (a gather forward, a scatter-add
+backward) with its functional ``embedding``, and ``one_hot`` (not differentiable), each with
+``torch.nn.functional``'s arguments."""
 import numpy as np
 
+from .._memory import check_memory
 from ..errors import ArgumentError, DtypeError, OutOfRangeError
 from ..function import Function
-from ._checks import flag, is_tensor, real, tensor_input
+from ._checks import check_tensor, flag, is_int, is_tensor, real, tensor_input
+from .movement import Constant
 
-__all__ = ["embedding"]
+__all__ = ["embedding", "one_hot"]
 
 
 class EmbeddingFunction(Function):
@@ -76,3 +78,25 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                          f"indices must be in [0, {rows - 1}]")
     return EmbeddingFunction.apply(weight, indices=indices.astype(np.intp, copy=False), padding_idx=padding_idx,
                                    scale_grad_by_freq=flag(fn, "scale_grad_by_freq", scale_grad_by_freq))
+
+
+def one_hot(tensor, num_classes=-1):
+    """``torch.nn.functional.one_hot``: integer class indices (*) -> int64 one-hot rows (*, num_classes);
+    num_classes=-1 means the largest class + 1. Not differentiable."""
+    check_tensor(tensor, "one_hot", "tensor")
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: tensor must hold integer class indices (int64), got {tensor.dtype}")
+    if not is_int(num_classes):
+        raise TypeError(f"one_hot: num_classes must be an int (-1: the largest class + 1), got {num_classes!r}")
+    if num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 or non-negative, got {num_classes}")
+    labels = tensor.numpy()
+    if not labels.size and num_classes == -1:
+        raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {labels.min()}")
+    if labels.size and num_classes != -1 and labels.max() >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {labels.max()}")
+    num_classes = int(labels.max()) + 1 if num_classes == -1 else num_classes
+    check_memory("one_hot", labels.size * num_classes * 8, f"an int64 output of {num_classes} classes", "")
+    return Constant.apply((labels[..., None] == np.arange(num_classes)).astype(np.int64))  # no gradient

@@ -24,8 +24,10 @@ import numpy as np
 from .._memory import check_memory
 from ..errors import ArgumentError
 from ..function import Function
-from .conv import _Blocks, _nhwc
-from .pool import _check_tensor, adaptive_avg_pool1d, adaptive_avg_pool2d
+from ._blocks import Blocks
+from .layout import nhwc
+from ._checks import check_tensor
+from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
@@ -238,7 +240,7 @@ class Resample(Function):
 
     @staticmethod
     def forward(ctx, x, plans, out_shape):
-        xs = _nhwc(x)
+        xs = nhwc(x)
         out = np.empty(_planned_shape(xs.shape, plans), dtype=x.dtype)
         ctx.geometry = (xs.shape, plans, out.shape)
 
@@ -255,7 +257,7 @@ class Resample(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, plans, (n, oh, ow, c) = ctx.geometry
-        g = _nhwc(grad.reshape(n, c, oh, ow))
+        g = nhwc(grad.reshape(n, c, oh, ow))
         dx = np.empty(shape, dtype=grad.dtype)
 
         def block(worker, blk):
@@ -285,7 +287,7 @@ def _run(shape, plans, dtype, block):
     for plan in plans:
         step = list(_planned_shape(step, [plan]))
         sizes.append(step[1:])
-    blocks = _Blocks(shape[0], 1, 0, dtype, item_bytes=sum(math.prod(s) for s in sizes) * np.dtype(dtype).itemsize)
+    blocks = Blocks(shape[0], 1, 0, dtype, item_bytes=sum(math.prod(s) for s in sizes) * np.dtype(dtype).itemsize)
     blocks.run(block)
 
 
@@ -371,7 +373,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     'nearest-exact', 'area', 'linear' (3-D), 'bilinear' (4-D); output size from ``size`` or
     floor(in * scale_factor), the kernels then using the given scale unless
     ``recompute_scale_factor``. antialias=True and 'bicubic' are refused."""
-    _check_tensor(input, "interpolate")
+    check_tensor(input, "interpolate")
     if input.ndim not in (3, 4, 5):
         raise NotImplementedError(f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                                   f"{input.ndim}D) for the modes: nearest | linear | bilinear | bicubic | trilinear "

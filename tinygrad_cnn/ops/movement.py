@@ -172,3 +172,15 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class Constant(Function):
+    """An array computed outside the graph (max pooling's indices, one_hot), returned as a Tensor."""
+
+    @staticmethod
+    def forward(ctx, array):
+        return array
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None

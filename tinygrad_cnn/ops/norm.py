@@ -6,7 +6,7 @@ times; the closed-form backward needs only the normalised input and two per-chan
 
 Memory order matters for speed. The conv ops hand over NCHW-shaped views of channels-last
 (NHWC) memory, and the next conv is fastest when it gets NHWC back. So the work is done on a
-2-D view whose rows are contiguous in memory, chosen by `_Layout`:
+2-D view whose rows are contiguous in memory, chosen by `layout.ChannelRows`:
 
 * NCHW memory: rows are (n, c) planes of H*W values; per-channel vectors broadcast down a column.
 * NHWC memory: rows are whole images (H*W*C values, channels fastest); per-channel vectors are
@@ -22,76 +22,8 @@ import numpy as np
 
 from .. import parallel
 from ..function import Function
-
-
-class _Layout:
-    """How to view (N, C, H, W) arrays as 2-D blocks with long contiguous rows, and back."""
-
-    def __init__(self, x):
-        self.shape = n, c, h, w = x.shape
-        self.count = n * h * w  # values per channel
-        # channels-last when the NHWC transpose of x is the contiguous one (and C > 1 matters)
-        self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
-        # row slices of the working view, whole images each: one per worker
-        per_image = 1 if self.channels_last else c
-        self.parts = [slice(p.start * per_image, p.stop * per_image) for p in parallel.split(n, x.size)]
-
-    def each_part(self, fn):
-        """fn(part_index, row_slice) for every part, on the workers."""
-        parallel.run_parts(lambda i: fn(i, self.parts[i]), len(self.parts))
-
-    def total(self, fn):
-        """Sum over the parts of fn(row_slice) -> (C,), computed on the workers, added in order."""
-        partial = [None] * len(self.parts)
-
-        def work(i, part):
-            partial[i] = fn(part)
-
-        self.each_part(work)
-        result = partial[0]
-        for p in partial[1:]:
-            result = result + p
-        return result
-
-    def rows(self, a):
-        """The 2-D working view of an (N, C, H, W) array (a copy only if its memory order differs)."""
-        n, c, h, w = self.shape
-        if self.channels_last:
-            return a.transpose(0, 2, 3, 1).reshape(n, h * w * c)
-        return a.reshape(n * c, h * w)
-
-    def unrows(self, r):
-        """Back from the working view to an (N, C, H, W)-shaped array (a view, never a copy)."""
-        n, c, h, w = self.shape
-        if self.channels_last:
-            return r.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        return r.reshape(n, c, h, w)
-
-    def expand(self, v):
-        """A per-channel (C,) vector in a shape that broadcasts against the working view; index
-        it with ``at`` to broadcast against rows ``part`` of the view."""
-        n, c, h, w = self.shape
-        if self.channels_last:
-            return np.tile(v, h * w)
-        return np.tile(v, n)[:, None]
-
-    def at(self, expanded, part):
-        return expanded if self.channels_last else expanded[part]
-
-    def channel_sum(self, r):
-        """Per-channel sum of a working view -> (C,). Sums each row (or column) first, then the
-        partial sums, which keeps float32 rounding error close to a pairwise sum's."""
-        n, c, h, w = self.shape
-        if self.channels_last:
-            return r.sum(axis=0).reshape(h * w, c).sum(axis=0)
-        return np.einsum("rl->r", r).reshape(-1, c).sum(axis=0)
-
-    def channel_dot(self, a, b):
-        """Per-channel sum of a * b over a working view, without materialising the product."""
-        n, c, h, w = self.shape
-        if self.channels_last:
-            return np.einsum("nk,nk->k", a, b).reshape(h * w, c).sum(axis=0)
-        return np.einsum("rl,rl->r", a, b).reshape(-1, c).sum(axis=0)
+from ._checks import is_tensor
+from .layout import ChannelRows
 
 
 def batch_stats(x):
@@ -100,7 +32,7 @@ def batch_stats(x):
     Two passes (mean first, then the mean of squared deviations) rather than E[x^2] - E[x]^2,
     which cancels catastrophically in float32 when |mean| >> std.
     """
-    layout = _Layout(x)
+    layout = ChannelRows(x)
     return _stats(layout, layout.rows(x))
 
 
@@ -142,7 +74,7 @@ class BatchNorm2dFunction(Function):
                 f"got {weight.shape} and {bias.shape}"
             )
         dtype = np.result_type(x, weight, bias)
-        layout = _Layout(x)
+        layout = ChannelRows(x)
         r = layout.rows(x)
         if mean is None or var is None:
             if mean is not None or var is not None:
@@ -220,14 +152,12 @@ def batch_norm2d(x, weight=None, bias=None, running_mean=None, running_var=None,
     ``num_batches_tracked`` (already incremented for this batch). Otherwise it normalises with the
     running statistics. ``weight``/``bias`` of None mean 1 and 0 (no affine parameters).
     """
-    from .._tensor import Tensor
-
     c = x.shape[1]
     dtype = x.dtype
     weight = weight if weight is not None else np.ones(c, dtype=dtype)
     bias = bias if bias is not None else np.zeros(c, dtype=dtype)
-    rm = running_mean._data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var._data if isinstance(running_var, Tensor) else running_var
+    rm = running_mean._data if is_tensor(running_mean) else running_mean
+    rv = running_var._data if is_tensor(running_var) else running_var
     if training or rm is None or rv is None:
         mean, var = batch_stats(x._data)
         if training and rm is not None and rv is not None:

@@ -1,6 +1,5 @@
 """Layer, group and instance normalisation, each one fused `Function` with a closed-form
-backward, and their functionals (``torch.nn.functional`` names and arguments); ``embedding``
-(ops/embedding.py) is re-exported here too.
+backward, and their functionals (``torch.nn.functional`` names and arguments).
 
 Like BatchNorm2dFunction (ops/norm.py) the normalisations work on a view whose reduced values
 are laid out as in memory, so a channels-last conv output (an NCHW-shaped view of NHWC memory)
@@ -25,9 +24,8 @@ from .. import parallel
 from ..errors import ArgumentError
 from ..function import Function
 from ._checks import flag, is_tensor, real, tensor_input
-from .embedding import EmbeddingFunction, embedding  # noqa: F401 (re-exported for F)
 
-__all__ = ["layer_norm", "group_norm", "instance_norm", "embedding"]
+__all__ = ["layer_norm", "group_norm", "instance_norm"]
 
 
 def _inverse(perm):

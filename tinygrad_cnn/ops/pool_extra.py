@@ -1,12 +1,12 @@
-"""Pooling beyond the MNIST fast path of conv.py: max pooling with dilation, ceil_mode and indices,
+"""Pooling beyond the MNIST fast path of pool.py: max pooling with dilation, ceil_mode and indices,
 average pooling in ceil_mode (torch's divisors at the clipped border windows), and max_unpool2d.
 
-``nn.functional.max_pool2d`` / ``avg_pool2d`` keep conv.py's tuned Functions for the common case
+``nn.functional.max_pool2d`` / ``avg_pool2d`` keep pool.py's tuned Functions for the common case
 (no dilation, floor-sized output, no indices) and route the rest here, after one geometry check
-(`pool_geometry`) that both paths share. Channels-last inside, as conv.py:
+(`pool_geometry`) that both paths share. Channels-last inside (layout.py):
 
 * `MaxPool2dWithIndices`: per cache-sized batch block, np.maximum over the kernel offsets' strided
-  window views of the -inf padded input (as conv.py). Backward, per offset: its view compared with
+  window views of the -inf padded input (as pool.py). Backward, per offset: its view compared with
   the maxima, minus the windows already served, gives where it won (the first maximum in
   row-major order), and the output gradient there is added into its window of the padded input
   gradient (no scatter). Blocks holding a NaN or a window of -inf only take torch's other rules
@@ -25,8 +25,10 @@ import numpy as np
 from .._memory import check_memory
 from ..errors import ArgumentError, DtypeError
 from ..function import Function
-from .conv import _Blocks, _nhwc, _out_size, _pair, _window
-from .pool import _Constant, _check_tensor
+from ._blocks import Blocks
+from ._checks import check_tensor, int_pair, output_length
+from .layout import nhwc, window_view
+from .movement import Constant
 
 __all__ = ["max_unpool2d"]
 
@@ -55,11 +57,11 @@ def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode
     for a wrong value ArgumentError, both torch's RuntimeError and conv.py's ValueError."""
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"{op}: ceil_mode must be True or False, got {ceil_mode!r}")
-    kernel = _pair(_one(kernel_size), "kernel_size", op, 1)
+    kernel = int_pair(_one(kernel_size), "kernel_size", op, 1)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not len(stride)) else \
-        _pair(_one(stride), "stride", op, 1)
-    padding = _pair(_one(padding), "padding", op, 0)
-    dilation = _pair(_one(dilation), "dilation", op, 1)
+        int_pair(_one(stride), "stride", op, 1)
+    padding = int_pair(_one(padding), "padding", op, 0)
+    dilation = int_pair(_one(dilation), "dilation", op, 1)
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
             raise ArgumentError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
@@ -74,7 +76,7 @@ def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode
     for axis, name in ((0, "rows"), (1, "columns")):
         if out[axis] < 1:  # (in ceil mode a kernel larger than the padded input may still fit one window)
             try:
-                _out_size(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
+                output_length(shape[2 + axis], 2 * padding[axis], kernel[axis], 1, dilation[axis], op, name)
             except ValueError as err:  # conv.py's message; torch's RuntimeError too
                 raise ArgumentError(str(err)) from None
     # a stride that places one window, or a dilation of a 1-tap kernel, changes nothing: cap them so
@@ -98,7 +100,7 @@ def _blocks(xs, kernel, stride, padding, dilation, out_size, fill):
     n, h, w, c = xs.shape
     item = _padded_item(xs.shape, kernel, stride, padding, dilation, out_size)
     (hp, wp, _), _ = item
-    return _Blocks(n, 1, 0, xs.dtype, item if any(padding) or hp > h or wp > w else None, fill=fill,
+    return Blocks(n, 1, 0, xs.dtype, item if any(padding) or hp > h or wp > w else None, fill=fill,
                    item_bytes=max(hp, h) * max(wp, w) * c * xs.dtype.itemsize)
 
 
@@ -126,12 +128,12 @@ def _window_taps(src, o, t, kernel, stride, dilation):
     t[...] = 0
     nan = np.isnan(o).any()
     for k in range(kh * kw - 1, -1, -1):
-        hit = _window(src, k // kw, k % kw, oh, ow, stride, dilation) == o
+        hit = window_view(src, k // kw, k % kw, oh, ow, stride, dilation) == o
         np.subtract(k, t, out=tmp)  # modular in uint8, and exact: where(hit, k, t)
         tmp *= hit
         t += tmp
     for k in range(kh * kw) if nan else ():  # NaN windows: the last NaN (torch: val > max || isnan(val))
-        hit = np.isnan(_window(src, k // kw, k % kw, oh, ow, stride, dilation))
+        hit = np.isnan(window_view(src, k // kw, k % kw, oh, ow, stride, dilation))
         np.subtract(k, t, out=tmp)
         tmp *= hit
         t += tmp
@@ -151,7 +153,7 @@ def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False)
     """The maxima (N, OH, OW, C) of a max pooling of NCHW ``x``, and, if ``with_taps``, the winning
     kernel offsets (uint8, or int32 for kernels of 256 elements or more)."""
     (kh, kw), (oh, ow) = kernel, out_size
-    xs = _nhwc(x)
+    xs = nhwc(x)
     n, c = xs.shape[0], xs.shape[3]
     out = np.empty((n, oh, ow, c), dtype=x.dtype)
     taps = np.zeros((n, oh, ow, c), dtype=_taps_dtype(kernel)) if with_taps else None
@@ -162,7 +164,7 @@ def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False)
         o = out[blk]
         for i in range(kh):
             for j in range(kw):  # kh*kw strided views and np.maximum (NaN propagates), as conv.py
-                view = _window(src, i, j, oh, ow, stride, dilation)
+                view = window_view(src, i, j, oh, ow, stride, dilation)
                 np.copyto(o, view) if i == j == 0 else np.maximum(o, view, out=o)
         if with_taps:
             _window_taps(src, o, taps[blk], kernel, stride, dilation)
@@ -200,7 +202,7 @@ class MaxPool2dWithIndices(Function):
         x, values = ctx.saved_tensors
         kernel, stride, padding, dilation, out_size = ctx.geometry
         (n, c, h, w), (kh, kw), (top, left) = x.shape, kernel, padding
-        xs, g = _nhwc(x), _nhwc(grad)
+        xs, g = nhwc(x), nhwc(grad)
         dx = np.zeros((n, h, w, c), dtype=grad.dtype)
         if n == 0:
             return dx.transpose(0, 3, 1, 2)
@@ -225,11 +227,11 @@ class MaxPool2dWithIndices(Function):
                 _fix_empty(t, o, kernel, stride, padding, dilation)
             taken = None  # else fused, as conv.py: the windows whose first maximum was found already
             for k in range(kh * kw):
-                window = _window(target, k // kw, k % kw, out_size[0], out_size[1], stride, dilation)
+                window = window_view(target, k // kw, k % kw, out_size[0], out_size[1], stride, dilation)
                 if special:
                     hit = t == k
                 else:
-                    hit = _window(src, k // kw, k % kw, out_size[0], out_size[1], stride, dilation) == o
+                    hit = window_view(src, k // kw, k % kw, out_size[0], out_size[1], stride, dilation) == o
                     if taken is None:
                         taken = hit.copy()
                     else:
@@ -263,7 +265,7 @@ def max_pool2d_general(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     values, taps = max_windows(x.numpy(), kernel, stride, padding, dilation, out_size, with_taps=True)
     out = MaxPool2dWithIndices.apply(x, found=values, **geometry)
     index = flat_indices(taps, (h, w), kernel, stride, padding, dilation)
-    return out, _Constant.apply(index.transpose(0, 3, 1, 2))
+    return out, Constant.apply(index.transpose(0, 3, 1, 2))
 
 
 # ----------------------------------------------------------------------------- average pooling
@@ -290,7 +292,7 @@ class AvgPool2dCeil(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, out_size, scale):
         (kh, kw), (oh, ow) = kernel, out_size
-        xs = _nhwc(x)
+        xs = nhwc(x)
         n, h, w, c = xs.shape
         ctx.geometry = (x.shape, kernel, stride, padding, out_size, scale)
         out = np.empty((n, oh, ow, c), dtype=x.dtype)
@@ -321,11 +323,11 @@ class AvgPool2dCeil(Function):
         (n, c, h, w), (kh, kw), stride, (top, left), (oh, ow), scale = ctx.geometry
         (hp, wp, _), _ = _padded_item((n, h, w, c), (kh, kw), stride, (top, left), (1, 1), (oh, ow))
         hp, wp = max(hp, top + h), max(wp, left + w)
-        g = _nhwc(grad)
+        g = nhwc(grad)
         dx = np.zeros((n, h, w, c), dtype=grad.dtype)
         if n == 0:
             return dx.transpose(0, 3, 1, 2)
-        blocks = _Blocks(n, 1, 0, dx.dtype, item_bytes=hp * wp * c * dx.dtype.itemsize)
+        blocks = Blocks(n, 1, 0, dx.dtype, item_bytes=hp * wp * c * dx.dtype.itemsize)
         step = blocks.slices[0].stop
         bufs = [(np.empty((step, hp, ow, c), dtype=grad.dtype), np.empty((step, hp, wp, c), dtype=grad.dtype))
                 for _ in range(blocks.workers)]
@@ -386,7 +388,7 @@ class MaxUnpool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.ascontiguousarray(_nhwc(grad)).reshape(-1)[ctx.flat]
+        return np.ascontiguousarray(nhwc(grad)).reshape(-1)[ctx.flat]
 
 
 def _unpool_size(shape, kernel, stride, padding, output_size):
@@ -420,8 +422,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     at its int64 ``indices`` (into OH*OW, as max_pool2d(return_indices=True) gives) of a zero
     output; the rest stays zero. Differentiable in ``input``."""
     op = "max_unpool2d"
-    _check_tensor(input, op)
-    _check_tensor(indices, op, "indices")
+    check_tensor(input, op)
+    check_tensor(indices, op, "indices")
     if input.ndim not in (3, 4):
         raise ArgumentError(f"{op}: input should be a 3d or 4d Tensor, but got a tensor with {input.ndim} dimensions")
     if input.dtype.kind != "f":
@@ -431,9 +433,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     if tuple(indices.shape) != tuple(input.shape):
         raise ArgumentError(f"{op}: expected shape of indices to be same as that of the input tensor "
                            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
+    kernel = int_pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_pair(stride, "stride", op, 1)
+    padding = int_pair(padding, "padding", op, 0)
     oh, ow = _unpool_size(input.shape, kernel, stride, padding, output_size)
     shape4 = (1,) * (4 - input.ndim) + tuple(input.shape)
     n, c = shape4[:2]

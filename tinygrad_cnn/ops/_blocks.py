@@ -1,0 +1,78 @@
+"""The batch-block scheduler shared by conv, transposed conv and pooling.
+
+A conv's im2col columns for a whole batch would be far larger than the cache, so the batch is cut
+into blocks whose columns take about ``COLS_BLOCK_BYTES``; each block is written and then read
+by its GEMM while still in cache. The blocks are shared out among the worker threads of
+``tinygrad_cnn.parallel``; each worker reuses one column buffer (and, for padded inputs, one
+bordered copy of its block) for all its blocks. Sums over blocks (weight gradients) are added
+in a fixed order, so results do not depend on the thread count.
+"""
+import numpy as np
+
+from .. import parallel
+
+COLS_BLOCK_BYTES = 2 << 20  # per block and worker; 0.5-8 MB measured, 2 MB best or equal on the reference convs (benchmarks/)
+PARALLEL_MIN_BYTES = 1 << 20  # smaller jobs run serially (seed model, batch 32: 1.3 ms serial vs 1.95 ms on 2 threads)
+SUM_GROUPS = 8  # weight-gradient partial sums: a fixed number of groups of blocks, whatever the thread count
+
+
+class Blocks:
+    """Slices of the batch whose im2col columns take about COLS_BLOCK_BYTES, shared out among the
+    worker threads of ``parallel``. Each worker has its own column buffer, reused by all its
+    blocks (a fresh large buffer per block costs page faults), and, for padded inputs, its own
+    padded copy of the block: its border is filled once (zeros, or -inf for max-pooling), then
+    only the interior is rewritten."""
+
+    def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None):
+        per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
+        count = min(n, -(-n * per_item // COLS_BLOCK_BYTES))  # blocks of at most COLS_BLOCK_BYTES
+        step = -(-n // count)
+        self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
+        # small jobs stay on one thread: waking a worker costs tens of microseconds
+        self.workers = parallel.worker_count(len(self.slices)) if n * per_item >= PARALLEL_MIN_BYTES else 1
+        self.rows = rows_per_item
+        self.cols = [np.empty(step * rows_per_item * k, dtype=dtype) for _ in range(self.workers)]
+        self.padded_bufs = None
+        if padded_item is not None:
+            (hp, wp, c), self.offsets = padded_item
+            self.padded_bufs = [np.full((step, hp, wp, c), fill, dtype=dtype) for _ in range(self.workers)]
+
+    def run(self, fn):
+        """fn(worker, blk) for every block, on the worker threads."""
+        parallel.run_blocks(fn, self.slices, self.workers)
+
+    def run_summed(self, fn, shape, dtype):
+        """The sum over all blocks of fn(worker, blk) -> array of ``shape``. Blocks are summed in
+        a fixed order within a fixed number of groups (run by whichever worker is free), then
+        the groups in order: the same result on any number of threads."""
+        groups = min(len(self.slices), SUM_GROUPS)
+        step = -(-len(self.slices) // groups)
+        group_slices = [self.slices[i:i + step] for i in range(0, len(self.slices), step)]
+        partial = np.zeros((len(group_slices),) + tuple(shape), dtype=dtype)
+
+        def group(worker, index):
+            for blk in group_slices[index]:
+                partial[index] += fn(worker, blk)
+
+        parallel.run_blocks(group, range(len(group_slices)), self.workers)
+        return partial.sum(axis=0)
+
+    def rows_of(self, blk):
+        """The rows of an (M, ...) matrix that belong to batch slice ``blk``."""
+        return slice(blk.start * self.rows, blk.stop * self.rows)
+
+    def padded(self, worker, src, blk):
+        """Images ``blk`` of NHWC ``src``: as they are when these blocks have no padding, else
+        placed at (top, left) = self.offsets in this worker's bordered buffer (a negative offset
+        crops the source instead)."""
+        if self.padded_bufs is None:
+            return src[blk]
+        buf = self.padded_bufs[worker][: blk.stop - blk.start]
+        (top, left), (h, w), (hp, wp) = self.offsets, src.shape[1:3], buf.shape[1:3]
+        rows = slice(max(0, -top), min(h, hp - top))
+        cols = slice(max(0, -left), min(w, wp - left))
+        buf[:, rows.start + top: rows.stop + top, cols.start + left: cols.stop + left] = src[blk, rows, cols]
+        return buf
+
+
+# ----------------------------------------------------------------------------- conv2d
