@@ -5,6 +5,7 @@ subpackage does not import it, nor does ``import tinygrad_cnn``. The supported o
 docs/api.md ("ONNX").
 """
 from ._export import DEFAULT_OPSET, export
+from ._load import OnnxLoadError, OnnxModule, load
 from ._trace import OnnxExportError
 
-__all__ = ["export", "load", "OnnxExportError", "OnnxLoadError", "DEFAULT_OPSET"]
+__all__ = ["export", "load", "OnnxExportError", "OnnxLoadError", "OnnxModule", "DEFAULT_OPSET"]

@@ -27,10 +27,16 @@ class Emitter:
         self.used.add(name)
         return name
 
-    def initializer(self, array, hint="const"):
-        name = self.fresh(hint)
-        self.initializers[name] = np.asarray(array)
-        return name
+    def initializer(self, array, hint="const", state=False):
+        """An initializer for the model's state (``state``) and for integer constants (shapes,
+        axes); other float constants become Constant nodes, so that a loader can take every float
+        initializer for a weight."""
+        array = np.asarray(array)
+        if state or array.dtype.kind != "f":
+            name = self.fresh(hint)
+            self.initializers[name] = array
+            return name
+        return self.node("Constant", [], {"value": array}, batched=False, hint=hint)
 
     def ints(self, values, hint="shape"):
         return self.initializer(np.asarray(values, dtype=np.int64).reshape(-1), hint)
@@ -48,7 +54,7 @@ class Emitter:
         if key in self.names:
             return self.names[key]
         state = self.trace.names.get(key)
-        name = self.initializer(tensor.numpy(), state if state else "const")
+        name = self.initializer(tensor.numpy(), state if state else "const", state=bool(state))
         self.names[key] = name
         return name
 
@@ -58,7 +64,8 @@ class Emitter:
         key = id(array)
         if key in self.names:
             return self.names[key]
-        name = self.initializer(np.asarray(array), self.trace.names.get(key, hint))
+        state = self.trace.names.get(key)
+        name = self.initializer(np.asarray(array), state or hint, state=bool(state))
         self.names[key] = name
         return name
 

@@ -75,6 +75,8 @@ def _prune(nodes, outputs):
 def _attribute(onnx, value):
     if isinstance(value, np.dtype):
         return onnx.helper.np_dtype_to_tensor_dtype(value)
+    if isinstance(value, np.ndarray):
+        return onnx.numpy_helper.from_array(np.array(value, order="C"))
     return value
 
 
@@ -91,7 +93,7 @@ def _build(onnx, e, tr, input_names, outputs, opset, dynamic_batch):
     nodes, needed = _prune(e.nodes, outputs)
     protos = [helper.make_node(op, ins, outs, name=name, **{k: _attribute(onnx, v) for k, v in attrs.items()})
               for op, ins, outs, attrs, name in nodes]
-    inits = [onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
+    inits = [onnx.numpy_helper.from_array(np.array(a, order="C"), name)
              for name, a in e.initializers.items() if name in needed]
     inputs = [_value_info(onnx, n, t, dynamic_batch) for n, t in zip(input_names, tr.inputs)]
     outs = [_value_info(onnx, n, t, dynamic_batch and n in e.batched) for n, t in zip(outputs, tr.outputs)]
