@@ -127,6 +127,10 @@ def cmd_evaluate(args):
 
 
 def cmd_export(args):
+    if args.format == "onnx":
+        return _export_onnx(args)
+    if args.checkpoint is None:
+        fail("export: give the CHECKPOINT whose weights to write (only --format onnx defaults to the shipped weights)")
     arrays, metadata = read_weights_file(args.checkpoint)
     name = args.model or metadata.get("model") or "cnn"
     if name not in MODELS:
@@ -139,6 +143,29 @@ def cmd_export(args):
         extra["epochs"] = metadata["epoch"]
     export_weights(args.out, model, name, extra)
     print(f"wrote {args.out} ({name} model weights, no optimizer state)")
+    return 0
+
+
+def _export_onnx(args):
+    """``export --format onnx``: the model of a weights/checkpoint file (default: the shipped weights)
+    as an ONNX file with a dynamic batch; its input is normalized images (N, 1, 28, 28), as evaluate's."""
+    import numpy as np
+
+    from tinygrad_cnn import onnx as tg_onnx
+
+    from .checkpoint import _default_weights, load_weights
+
+    path = Path(args.checkpoint) if args.checkpoint else _default_weights(args.model)
+    if not path.exists():
+        fail(f"weights file {path} does not exist")
+    model, name = load_weights(path, args.model)
+    model.eval()
+    try:
+        tg_onnx.export(model, np.zeros((1, 1, 28, 28), dtype=np.float32), args.out, opset_version=args.opset)
+    except (ImportError, ValueError) as err:
+        fail(str(err))
+    print(f"wrote {args.out} ({name} model from {path}, ONNX opset {args.opset}; input 'input': normalized images "
+          f"(batch, 1, 28, 28), output 'output': logits (batch, 10))")
     return 0
 
 
@@ -221,10 +248,15 @@ def _add_use_parsers(sub):
     s.add_argument("--out", metavar="PATH", required=True, help="the PNG to write")
     s.set_defaults(func=cmd_show_filters)
 
-    x = sub.add_parser("export", help="write the model weights of a checkpoint without optimizer state")
-    x.add_argument("checkpoint", metavar="CHECKPOINT")
+    x = sub.add_parser("export", help="write the model weights of a checkpoint without optimizer state, or the "
+                                      "model as ONNX (--format onnx)")
+    x.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?",
+                   help="a weights or checkpoint file (optional with --format onnx: the shipped weights)")
     _model_arg(x, "default: what the checkpoint says")
     x.add_argument("--out", metavar="PATH", required=True)
+    x.add_argument("--format", choices=("safetensors", "onnx"), default="safetensors",
+                   help="safetensors weights (default) or an ONNX model file (needs the onnx package)")
+    x.add_argument("--opset", type=_number(int), default=17, help="the ONNX opset version (default 17)")
     x.set_defaults(func=cmd_export)
 
 
