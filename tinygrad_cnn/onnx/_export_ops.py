@@ -136,8 +136,9 @@ def _where(e, t, ins, o):
     cond = np.asarray(o["condition"], dtype=bool)
     if e.is_batched(ins[0]) or e.is_batched(ins[1]):
         if cond.ndim == t.ndim and cond.shape[0] == t.shape[0] and t.shape[0] > 1:
-            e.fail("a where() condition with the batch dimension is a constant of the traced batch "
-                   "(export with dynamic_batch=False)")
+            e.fail("its condition has the batch dimension: it was computed from the input outside the graph "
+                   "(comparisons are not recorded), so the file would hold the traced input's condition as a "
+                   "constant (use a mask without the batch dimension, or rewrite it with relu / clamp)")
     ins = _cast_inputs(e, t, ins)
     return e.node("Where", [e.initializer(cond, "condition")] + ins[:2])
 
