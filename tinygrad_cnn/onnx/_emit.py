@@ -74,7 +74,9 @@ class Emitter:
         """Add a node; returns its output name. ``batched``: whether the output's dim 0 is the batch
         (default: whether any input's is)."""
         out = self.fresh(hint or f"{op_type.lower()}")
-        self.nodes.append((op_type, list(inputs), [out], dict(attrs or {}), f"{op_type}_{len(self.nodes)}"))
+        module = self.trace.modules.get(id(self.current._ctx), ("",))[0] if self.current is not None else ""
+        node_name = f"{module}/{op_type}_{len(self.nodes)}" if module else f"{op_type}_{len(self.nodes)}"
+        self.nodes.append((op_type, list(inputs), [out], dict(attrs or {}), node_name))
         if batched is None:
             batched = any(i in self.batched for i in inputs)
         if batched:

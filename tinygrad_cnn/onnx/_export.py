@@ -50,16 +50,45 @@ def _convert(tr, opset, dynamic_batch, input_names, output_names):
         ins = [e.value(p) for p in t._ctx.parents]
         e.names[id(t)] = convert(e, t, ins, dict(getattr(t._ctx, "options", {}) or {}))
     e.current = None
-    outputs = []
+    outputs, renames = [], {}
+    produced = {out for node in e.nodes for out in node[2]}
     for t, name in zip(tr.outputs, output_names):
         if t._ctx is None and id(t) not in e.names:
             raise OnnxExportError("onnx.export: an output of the model does not depend on its input")
         source = e.value(t)
-        e.nodes.append(("Identity", [source], [name], {}, f"output_{name}"))
+        if source in produced and source not in renames:
+            renames[source] = name  # the node writes the output itself
+        else:
+            e.nodes.append(("Identity", [source], [name], {}, f"output_{name}"))
         if source in e.batched:
             e.batched.add(name)
         outputs.append(name)
+    e.nodes = [(op, [renames.get(i, i) for i in ins], [renames.get(o, o) for o in outs], attrs, node_name)
+               for op, ins, outs, attrs, node_name in e.nodes]
     return e, outputs
+
+
+def _fuse_gemm_bias(nodes, initializers):
+    """Gemm(x, W) followed by its only consumer Add(., b) of a 1-D initializer b: Gemm(x, W, b)."""
+    uses = {}
+    for node in nodes:
+        for name in node[1]:
+            uses[name] = uses.get(name, 0) + 1
+    producer = {node[2][0]: i for i, node in enumerate(nodes) if node[0] == "Gemm" and len(node[1]) == 2}
+    drop = set()
+    for i, (op, ins, outs, attrs, name) in enumerate(nodes):
+        if op != "Add" or len(ins) != 2:
+            continue
+        for gemm_out, bias in (ins, ins[::-1]):
+            j = producer.get(gemm_out)
+            b = initializers.get(bias)
+            if j is None or uses.get(gemm_out) != 1 or b is None or b.ndim != 1:
+                continue
+            g_op, g_ins, _, g_attrs, g_name = nodes[j]
+            nodes[j] = (g_op, g_ins + [bias], outs, g_attrs, g_name)
+            drop.add(i)
+            break
+    return [node for i, node in enumerate(nodes) if i not in drop]
 
 
 def _prune(nodes, outputs):
@@ -90,7 +119,7 @@ def _value_info(onnx, name, tensor, batched):
 
 def _build(onnx, e, tr, input_names, outputs, opset, dynamic_batch):
     helper = onnx.helper
-    nodes, needed = _prune(e.nodes, outputs)
+    nodes, needed = _prune(_fuse_gemm_bias(e.nodes, e.initializers), outputs)
     protos = [helper.make_node(op, ins, outs, name=name, **{k: _attribute(onnx, v) for k, v in attrs.items()})
               for op, ins, outs, attrs, name in nodes]
     inits = [onnx.numpy_helper.from_array(np.array(a, order="C"), name)
