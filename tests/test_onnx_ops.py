@@ -174,3 +174,15 @@ def test_several_inputs_and_outputs(tmp_path):
     loaded = tg_onnx.load(path)
     out = loaded(tg.Tensor(a), tg.Tensor(b))
     assert isinstance(out, tuple) and np.allclose(out[1].numpy(), a * b)
+
+
+def test_frozen_model_exports_with_named_weights(tmp_path):
+    """requires_grad_(False) weights: still initializers under their keys (Linear as one Gemm), and
+    the flags stay as they were."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(4, 2, 3), nn.Flatten(), nn.Linear(2 * 6 * 7, 3)).requires_grad_(False)
+    proto = tg_onnx.export(model, np.zeros((1,) + IMAGE, dtype=np.float32), tmp_path / "frozen.onnx")
+    assert [n.op_type for n in proto.graph.node] == ["Conv", "Reshape", "Gemm"]
+    assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= {t.name for t in proto.graph.initializer}
+    assert not any(p.requires_grad for p in model.parameters())
+    export_and_compare(model, IMAGE, tmp_path / "frozen.onnx")

@@ -2,8 +2,9 @@
 
 The graph is only recorded when grad is enabled and some input of an op requires grad (see
 ``Function.apply``), so the trace runs the model in eval mode under ``enable_grad`` on a copy of the
-example input that requires grad. The user's input is never touched; the model's training flags
-are restored afterwards and the hooks removed, whatever happens.
+example input that requires grad (frozen parameters require grad during the trace, so that ops on
+weights alone are recorded too). The user's input is never touched; the model's training flags and
+requires_grad flags are restored afterwards and the hooks removed, whatever happens.
 
 Which module a node belongs to: a forward pre-hook remembers a module's input tensors, and its
 forward hook claims every not yet claimed node between its output and those inputs. Hooks of
@@ -132,10 +133,13 @@ def trace(model, example_input):
     """Run ``model`` once in eval mode on copies of ``example_input`` and return the `Trace`."""
     inputs = _example_copies(example_input)
     modes = [(m, m.training) for m in model.modules()]
+    frozen = [p for p in model.parameters() if not p.requires_grad]
     modules, keep = {}, []
     handles = _install_hooks(model, modules, keep)
     try:
         model.eval()
+        for p in frozen:  # so that ops on frozen weights alone (W.T) are recorded too
+            p.requires_grad_(True)
         with enable_grad():
             result = model(*inputs)
     except OnnxExportError:
@@ -149,6 +153,8 @@ def trace(model, example_input):
             handle.remove()
         for m, mode in modes:
             m.training = mode
+        for p in frozen:
+            p.requires_grad_(False)
     outputs = _tensors(result)
     if not outputs:
         raise OnnxExportError(f"onnx.export: the model returned {type(result).__name__}, not a Tensor "
