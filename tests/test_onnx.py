@@ -92,12 +92,17 @@ def test_loaded_model_fine_tunes(tmp_path):
     path = tmp_path / "small.onnx"
     tg_onnx.export(model, np.zeros((1, 1, 28, 28), dtype=np.float32), path)
     loaded = tg_onnx.load(path)
+    assert not loaded.training, "load gives the deployed (eval) mode"
+    loaded.train()
+    mean_before = loaded.state_dict()["features.1.running_mean"].copy()
     params = list(loaded.parameters())
     assert len(params) == len(list(model.parameters()))
     x = tg.Tensor(np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32))
     loss = tg.nn.functional.cross_entropy(loaded(x), tg.Tensor(np.array([0, 1, 2, 3])))
     loss.backward()
     assert all(p.grad is not None and np.isfinite(p.grad.numpy()).all() for p in params)
+    assert not np.array_equal(loaded.state_dict()["features.1.running_mean"], mean_before), \
+        "train mode: batch norm should use and track batch statistics"
     before = loaded.state_dict()["fc.weight"].copy()
     tg.optim.SGD(loaded.parameters(), lr=0.1).step()
     assert not np.array_equal(loaded.state_dict()["fc.weight"], before)

@@ -167,8 +167,8 @@ class OnnxModule(Module):
 
 
 def load(path):
-    """An ONNX model file (or ``onnx.ModelProto``) as an `OnnxModule`, a trainable Module whose
-    forward uses this framework's ops. Raises OnnxLoadError for an op it cannot run, naming the op
+    """An ONNX model file (or ``onnx.ModelProto``) as an `OnnxModule` in eval mode, a trainable
+    Module whose forward uses this framework's ops. Raises OnnxLoadError for an op it cannot run, naming the op
     type and the node; FileNotFoundError / OnnxLoadError for a missing or unreadable file."""
     onnx = import_onnx("tinygrad_cnn.onnx.load")
     if isinstance(path, onnx.ModelProto):
@@ -189,4 +189,4 @@ def load(path):
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset is None or opset < 7:
         raise OnnxLoadError(f"onnx.load: the model's default-domain opset is {opset}; opset 7 or later is needed")
-    return OnnxModule(onnx, proto.graph, opset)
+    return OnnxModule(onnx, proto.graph, opset).eval()  # as deployed; .train() to fine-tune with batch statistics
