@@ -50,6 +50,18 @@ def test_inexpressible_uses(inner, message, tmp_path):
         tg_onnx.export(Net(inner), X, tmp_path / "m.onnx")
 
 
+def test_a_custom_function_is_refused(tmp_path):
+    class ReLU(tg.Function):  # the name of a built-in op, but not one
+        @staticmethod
+        def forward(ctx, x):
+            return np.maximum(x, 0)
+
+    model = Net(nn.Identity())
+    model.inner.forward = lambda x: ReLU.apply(x)
+    with pytest.raises(OnnxExportError, match=r"ReLU \(from module 'inner' \(Identity\)\).*custom Function"):
+        tg_onnx.export(model, X, tmp_path / "m.onnx")
+
+
 def test_a_condition_computed_from_the_input_is_refused(tmp_path):
     model = Net(nn.Identity())
     model.forward = lambda x: tg.where(x > 0, x, 0.1 * x)

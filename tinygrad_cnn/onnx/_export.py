@@ -44,7 +44,10 @@ def _convert(tr, opset, dynamic_batch, input_names, output_names):
     for t in tr.order:
         fn = t._ctx.function
         e.current = t
-        convert = CONVERTERS.get(fn.__name__)
+        convert = CONVERTERS.get(fn.__name__) if fn.__module__.startswith("tinygrad_cnn.ops") else None
+        if convert is None and not fn.__module__.startswith("tinygrad_cnn.ops"):
+            e.fail(f"it is a custom Function (defined in {fn.__module__}); only the ops of tinygrad_cnn.ops "
+                   f"have ONNX conversions")
         if convert is None:
             e.fail("no ONNX conversion for this op (see docs/api.md for the supported ops)")
         ins = [e.value(p) for p in t._ctx.parents]
