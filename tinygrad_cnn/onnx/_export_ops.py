@@ -23,7 +23,6 @@ def _cast_inputs(e, t, ins):
 
 def binary(op_type):
     def convert(e, t, ins, o):
-        a, b = t._ctx.parents[:2]
         ins = ins if op_type == "Pow" else _cast_inputs(e, t, ins)
         return e.node(op_type, ins[:2])
     return convert
@@ -154,7 +153,7 @@ def _softmax(op_type):
 # ----------------------------------------------------------------------------- linear algebra, reductions
 
 
-def _gemm_weight(e, b):
+def _gemm_weight(b):
     """The parameter W when ``b`` is ``W.T`` of a 2-D leaf (Linear's weight), else None."""
     ctx = b._ctx
     if ctx is None or ctx.function.__name__ != "Permute" or tuple(ctx.options.get("axes", ())) != (1, 0):
@@ -165,7 +164,7 @@ def _gemm_weight(e, b):
 
 def _matmul(e, t, ins, o):
     a, b = t._ctx.parents[:2]
-    w = _gemm_weight(e, b)
+    w = _gemm_weight(b)
     if a.ndim == 2 and w is not None and a.dtype == w.dtype:
         return e.node("Gemm", [ins[0], e.value(w)], {"transB": 1})
     return e.node("MatMul", _cast_inputs(e, t, ins))

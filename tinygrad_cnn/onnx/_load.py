@@ -64,7 +64,7 @@ class _Holder(Module):
         raise RuntimeError("a container of an ONNX model's weights; call the model itself")
 
 
-def _classify(nodes, initializers, onnx):
+def _classify(nodes, initializers):
     """{name: 'parameter' | 'buffer' | 'constant'} for every initializer."""
     kinds = {}
     static, buffers, weights = set(), set(), set()
@@ -100,7 +100,7 @@ class OnnxModule(Module):
         self.input_names = [i.name for i in graph.input if i.name not in initializers]
         self.output_names = [o.name for o in graph.output]
         self._constants, self._slots = {}, {}
-        kinds = _classify(self._nodes, initializers, onnx)
+        kinds = _classify(self._nodes, initializers)
         for name, array in initializers.items():
             if kinds[name] == "constant":
                 self._constants[name] = array

@@ -27,7 +27,7 @@ def tensor(value, like=None):
     return Tensor(array)
 
 
-def static(node, value, what="input"):
+def static(node, value):
     """The NumPy value of a shape-like input."""
     if value is None:
         return None
