@@ -83,3 +83,38 @@ def test_torch_exported_mnist_cnn(tmp_path):
     with torch.no_grad():
         expected = ref(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5)
+
+
+def test_torch_exported_op_mix(tmp_path):
+    """Resize, padding modes, pooling options, norms and activations as torch's exporter writes them."""
+    tn, tf = torch.nn, torch.nn.functional
+
+    class Mix(tn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = tn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+            self.up = tn.ConvTranspose2d(4, 4, 2, stride=2)
+            self.norm = tn.GroupNorm(2, 4)
+            self.ln = tn.LayerNorm(4)
+            self.act = tn.Sequential(tn.Hardswish(), tn.LeakyReLU(0.1), tn.GELU(), tn.SiLU(), tn.ELU())
+
+        def forward(self, x):
+            y = self.act(self.norm(self.conv(x)))
+            y = tf.interpolate(y, scale_factor=2, mode="nearest") + tf.interpolate(y, scale_factor=2, mode="bilinear")
+            y = tf.avg_pool2d(y, 3, 2, 1, ceil_mode=True, count_include_pad=False) + tf.max_pool2d(y, 3, 2, 1, ceil_mode=True)
+            y = self.up(tf.pad(y, (1, 0, 0, 1), mode="replicate"))
+            y = self.ln(y.mean((2, 3)))
+            return tf.log_softmax(y, dim=1) + torch.sigmoid(y).clamp(0.1, 0.9)
+
+    torch.manual_seed(0)
+    ref = Mix().eval()
+    path = tmp_path / "mix.onnx"
+    torch_export(ref, torch.randn(2, 3, 9, 10), path)
+    loaded = tg_onnx.load(path)
+    for n in (1, 3):
+        x = torch.randn(n, 3, 9, 10)
+        with torch.no_grad():
+            expected = ref(x).numpy()
+        with tg.no_grad():
+            got = loaded(tg.Tensor(x.numpy())).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5, err_msg=f"batch {n}")
