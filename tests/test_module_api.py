@@ -25,11 +25,14 @@ class Block(nn.Module):
 # imports, registration
 
 
-def test_names_importable_from_nn_and_module():
-    from tinygrad_cnn.nn import module
-    for name in ("Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-                 "IncompatibleKeys", "RemovableHandle"):
-        assert getattr(module, name) is getattr(nn, name, getattr(module, name))
+def test_names_importable_from_nn_and_their_modules():
+    from tinygrad_cnn.nn import _parameter_containers, containers, module
+    for mod, names in ((module, ("Module", "Parameter", "IncompatibleKeys", "RemovableHandle")),
+                       (containers, ("Sequential", "ModuleList", "ModuleDict")),
+                       (_parameter_containers, ("ParameterList", "ParameterDict"))):
+        for name in names:
+            assert getattr(mod, name) is getattr(nn, name, getattr(mod, name))
+    assert nn.Sequential is containers.Sequential and nn.ParameterDict is _parameter_containers.ParameterDict
     assert nn.utils.clip_grad_norm_ is clip_grad_norm_
     import tinygrad_cnn.nn.utils.clip_grad as cg
     assert cg.clip_grad_norm_ is clip_grad_norm_

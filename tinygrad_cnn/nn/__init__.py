@@ -13,8 +13,9 @@ from .norm_layers import *  # noqa: F401,F403
 from .norm_layers import __all__ as _norm_layers
 from .conv_layers import *  # noqa: F401,F403
 from .conv_layers import __all__ as _conv_layers
-from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
-                     Sequential)
+from ._parameter_containers import ParameterDict, ParameterList
+from .containers import ModuleDict, ModuleList, Sequential
+from .module import IncompatibleKeys, Module, Parameter
 from . import utils
 
 __all__ = [

@@ -264,4 +264,3 @@ class ModuleDict(Module):
             self[key] = module
 
 
-from ._parameter_containers import ParameterDict, ParameterList  # noqa: E402

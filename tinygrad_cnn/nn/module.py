@@ -4,7 +4,7 @@ A Module records what is assigned to it: a `Parameter` goes into ``_parameters``
 ``_modules`` and arrays registered with :meth:`Module.register_buffer` into ``_buffers``, each in
 insertion order. Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``)
 walks those three dicts, so a model built by plain attribute assignment needs no extra code.
-The containers (`Sequential`, `ModuleList`, ...) live in containers.py and are importable here.
+The containers (`Sequential`, `ModuleList`, ...) live in containers.py and _parameter_containers.py.
 """
 import itertools
 import warnings
@@ -17,8 +17,7 @@ from ._module_dtype import DtypeMethods
 from ._module_state import IncompatibleKeys, as_buffer, load_state_dict
 from .parameter import Parameter
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-           "IncompatibleKeys", "RemovableHandle"]
+__all__ = ["Parameter", "Module", "IncompatibleKeys", "RemovableHandle"]
 
 _HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
                "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs")
@@ -406,5 +405,3 @@ class Module(DtypeMethods):
         return f"{self._get_name()}(\n  {body}\n)"
 
 
-# at the end: containers.py subclasses Module
-from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: E402

@@ -11,7 +11,7 @@ import numbers
 import warnings
 from bisect import bisect_right
 
-from .lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler, _check_optimizer, _current_lrs, _number
+from ._scheduler_base import EPOCH_DEPRECATION_WARNING, LRScheduler, _check_optimizer, _current_lrs, _number
 
 __all__ = ["SequentialLR", "ChainedScheduler", "CosineAnnealingWarmRestarts", "ReduceLROnPlateau"]
 
