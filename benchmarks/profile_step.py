@@ -19,9 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_models import MODELS, layers  # noqa: E402
+
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import Function, nn, optim  # noqa: E402
-from bench_models import MODELS, layers  # noqa: E402
 
 tg.keep_freed_memory()  # as the MNIST command line and bench_models.py do (a process-wide malloc setting)
 

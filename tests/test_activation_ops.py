@@ -13,8 +13,23 @@ from hypothesis import given, settings
 
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.ops import activation as A
-from tinygrad_cnn.ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid,
-                                         mish, relu6, selu, silu, softplus, softsign, tanhshrink)
+from tinygrad_cnn.ops.activation import (
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+    softsign,
+    tanhshrink,
+)
 from tinygrad_cnn.ops.activation_smooth import erf, erfc
 from tinygrad_cnn.testing import arrays, assert_gradcheck, shapes, tensors
 

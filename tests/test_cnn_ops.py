@@ -5,7 +5,8 @@ references written here (one output pixel at a time) on random inputs, plus the 
 of the issue (the Sobel filter, the MNIST shapes, uniform-logit cross entropy)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.testing import arrays, assert_gradcheck, conv_args, pool_args, shapes, tensors

@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn.testing import arrays, assert_gradcheck, tensors
-
 
 # ----------------------------------------------------------------------------------------------
 # slow references

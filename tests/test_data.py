@@ -15,12 +15,12 @@ import urllib.request
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_cnn import data, files
-from tinygrad_cnn.data import (MNIST, BatchIterator, DownloadError, download_mnist, load_mnist,
-                               normalize, read_idx)
+from tinygrad_cnn.data import MNIST, BatchIterator, DownloadError, download_mnist, load_mnist, normalize, read_idx
 from tinygrad_cnn.rng import manual_seed
 
 NAMES = list(data.MNIST_FILES.values())  # train-images, train-labels, t10k-images, t10k-labels

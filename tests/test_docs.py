@@ -279,19 +279,18 @@ def test_api_names_exist(docs_env):
 
 @pytest.mark.skipif(not API.exists(), reason="docs/api.md does not exist")
 def test_api_lists_every_public_name(docs_env):
+    import models.mnist
     import tinygrad_cnn
-    from tinygrad_cnn import data, nn, optim, state, testing, viz
+    from tinygrad_cnn import Function, data, nn, ops, optim, state, testing, viz
     from tinygrad_cnn.nn import init
+    from tinygrad_cnn.ops import conv, norm, pool
     from tinygrad_cnn.optim import lr_scheduler
 
-    from tinygrad_cnn import Function, ops
-    from tinygrad_cnn.ops import conv, norm, pool
-
-    import models.mnist
-
     listed = {(m, re.match(r"[\w.]+", t).group(0).split(".")[0]) for m, t, _ in api_entries()}
-    from tinygrad_cnn.nn import functional, utils as nn_utils
-    from tinygrad_cnn.utils import data as utils_data, datasets, transforms
+    from tinygrad_cnn.nn import functional
+    from tinygrad_cnn.nn import utils as nn_utils
+    from tinygrad_cnn.utils import data as utils_data
+    from tinygrad_cnn.utils import datasets, transforms
 
     public = [(mod, list(mod.__all__)) for mod in (tinygrad_cnn, nn, init, optim, lr_scheduler, state, data, testing,
                                                    viz, models.mnist, functional, nn_utils, utils_data, datasets,

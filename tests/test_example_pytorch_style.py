@@ -5,7 +5,6 @@ both models start from the same weights (copied through ``state_dict``), see the
 the same dropout masks, and their losses must agree step by step.
 """
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np

@@ -21,7 +21,6 @@ Where a call is valid (an independent predicate here says so), it must succeed: 
 wrongly rejects good input is as much a bug as a crash.
 """
 import contextlib
-import math
 import operator
 import os
 import re
@@ -30,7 +29,8 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_cnn as tg
@@ -747,15 +747,6 @@ def conv_calls(draw):
         kwargs[what] = draw(st.one_of(GEOM, st.integers(-1, 3)) if what == "groups" else GEOM)
     return x, w, bias, kwargs
 
-
-def geometry(value, minimum):
-    """A valid int-or-pair argument as a pair, or None."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, tuple) or len(value) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return None
-    return value if min(value) >= minimum else None
 
 
 def conv_pads(padding, stride, dilation, kernel):

@@ -7,8 +7,16 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_cnn import Function, GradcheckError, Tensor, gradcheck
-from tinygrad_cnn.testing import (UNIQUE_SPACING, arrays, assert_gradcheck, broadcastable_shapes, conv_args,
-                                  pool_args, shapes, tensors)
+from tinygrad_cnn.testing import (
+    UNIQUE_SPACING,
+    arrays,
+    assert_gradcheck,
+    broadcastable_shapes,
+    conv_args,
+    pool_args,
+    shapes,
+    tensors,
+)
 
 
 class ScaledWrongSquare(Function):

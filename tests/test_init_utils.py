@@ -5,14 +5,20 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor, manual_seed, nn
 from tinygrad_cnn.nn import init
-from tinygrad_cnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
-                                   parameters_to_vector, vector_to_parameters)
+from tinygrad_cnn.nn.utils import (
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+    parameters_to_vector,
+    vector_to_parameters,
+)
 from tinygrad_cnn.testing import shapes
-
 
 # ----------------------------------------------------------------------------------------------
 # nn.init

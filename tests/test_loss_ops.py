@@ -6,12 +6,22 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.ops import loss as L
-from tinygrad_cnn.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
-                                   kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from tinygrad_cnn.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from tinygrad_cnn.testing import arrays, assert_gradcheck, shapes
 
 SMALL = shapes(min_dims=0, max_dims=3, max_side=3)

@@ -8,7 +8,6 @@ import contextlib
 import gzip
 import io
 import json
-import os
 import signal
 import struct
 import subprocess

@@ -4,13 +4,12 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tinygrad_cnn import Tensor, gradcheck, manual_seed, no_grad
-from tinygrad_cnn import nn
+from tinygrad_cnn import Tensor, gradcheck, manual_seed, nn, no_grad
 from tinygrad_cnn.nn import init
 from tinygrad_cnn.ops.norm import BatchNorm2dFunction, batch_stats
-
 
 # ----------------------------------------------------------------------------------------------
 # helpers

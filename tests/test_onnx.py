@@ -9,9 +9,10 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from _networks import NETWORKS  # noqa: E402
+
 import tinygrad_cnn as tg  # noqa: E402
 import tinygrad_cnn.onnx as tg_onnx  # noqa: E402
-from _networks import NETWORKS  # noqa: E402
 from models.mnist import MnistCNN, SeedCNN, main  # noqa: E402
 
 ATOL = 2e-5  # float32: the largest difference measured was 7e-7 on outputs of size ~1

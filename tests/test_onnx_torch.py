@@ -11,9 +11,10 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from _networks import NETWORKS  # noqa: E402
+
 import tinygrad_cnn as tg  # noqa: E402
 import tinygrad_cnn.onnx as tg_onnx  # noqa: E402
-from _networks import NETWORKS  # noqa: E402
 from models.mnist.checkpoint import load_weights  # noqa: E402
 
 

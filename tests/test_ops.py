@@ -3,7 +3,8 @@ cat/stack. Every op gets a float64 gradcheck over hypothesis-drawn shapes and a 
 against NumPy; a few get hand-computed gradients."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_cnn import Tensor

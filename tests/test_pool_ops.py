@@ -6,11 +6,18 @@ values: slow references written here (NumPy's np.pad, one bin at a time), and ha
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor
-from tinygrad_cnn.nn.functional import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
-                                        adaptive_max_pool2d, one_hot, pad)
+from tinygrad_cnn.nn.functional import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    one_hot,
+    pad,
+)
 from tinygrad_cnn.testing import arrays, assert_gradcheck, tensors
 
 MODES = ("constant", "reflect", "replicate", "circular")

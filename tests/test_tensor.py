@@ -6,10 +6,20 @@ import weakref
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tinygrad_cnn import (Context, Function, Tensor, detect_anomaly, enable_grad, gradcheck, is_grad_enabled,
-                          manual_seed, no_grad)
+from tinygrad_cnn import (
+    Context,
+    Function,
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    gradcheck,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+)
 from tinygrad_cnn.testing import broadcastable_shapes, tensors
 
 

@@ -12,7 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
-from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 import tinygrad_cnn.nn.functional as F  # noqa: E402
 from tinygrad_cnn import Tensor, nn  # noqa: E402

@@ -6,13 +6,15 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 import torch.utils.data as tud  # noqa: E402
 
 import tinygrad_cnn as tg  # noqa: E402
-from tinygrad_cnn.utils import data as ud, transforms as T  # noqa: E402
+from tinygrad_cnn.utils import data as ud  # noqa: E402
+from tinygrad_cnn.utils import transforms as T
 
 P = collections.namedtuple("P", "x y")
 

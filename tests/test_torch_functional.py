@@ -12,7 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor  # noqa: E402
 from tinygrad_cnn.ops import activation as A  # noqa: E402

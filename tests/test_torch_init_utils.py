@@ -11,13 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 tnn = torch.nn
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import nn  # noqa: E402
 from tinygrad_cnn.nn import init  # noqa: E402
 from tinygrad_cnn.nn import utils as U  # noqa: E402
-
 
 # ----------------------------------------------------------------------------------------------
 # nn.init

@@ -15,7 +15,8 @@ import pytest
 torch = pytest.importorskip("torch")
 tnn = torch.nn
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import Tensor, nn  # noqa: E402

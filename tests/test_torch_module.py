@@ -16,7 +16,6 @@ tnn = torch.nn
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn import nn  # noqa: E402
 
-
 # ----------------------------------------------------------------------------------------------
 # one structure, built with either library
 

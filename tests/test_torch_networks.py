@@ -12,8 +12,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import tinygrad_cnn as tg  # noqa: E402
 from _networks import NETWORKS  # noqa: E402  (the architectures, in tests/_networks.py)
+
+import tinygrad_cnn as tg  # noqa: E402
 
 RTOL, ATOL = 2e-4, 2e-5
 

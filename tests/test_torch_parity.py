@@ -14,6 +14,7 @@ from tinygrad_cnn import Tensor, manual_seed, nn, optim  # noqa: E402
 from tinygrad_cnn.optim import lr_scheduler  # noqa: E402
 from tinygrad_cnn.state import load, save  # noqa: E402
 
+
 @pytest.fixture(autouse=True, scope="module")
 def single_threaded_torch():
     """These models are tiny: with several threads torch spends ~0.2 s per backward on thread

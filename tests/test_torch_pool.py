@@ -9,11 +9,18 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor  # noqa: E402
-from tinygrad_cnn.nn.functional import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
-                                        adaptive_max_pool1d, adaptive_max_pool2d, one_hot, pad)
+from tinygrad_cnn.nn.functional import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    one_hot,
+    pad,
+)
 from tinygrad_cnn.testing import arrays  # noqa: E402
 
 MODES = ("constant", "reflect", "replicate", "circular")

@@ -9,7 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor  # noqa: E402
 from tinygrad_cnn.testing import arrays, broadcastable_shapes, conv_args, pool_args, shapes  # noqa: E402

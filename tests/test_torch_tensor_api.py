@@ -10,7 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 import tinygrad_cnn as tg  # noqa: E402
 from tinygrad_cnn.testing import arrays, broadcastable_shapes, shapes  # noqa: E402

@@ -11,10 +11,25 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.data import load_mnist
-from tinygrad_cnn.utils import datasets, transforms as T
-from tinygrad_cnn.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
-                                     RandomSampler, SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
-                                     WeightedRandomSampler, default_collate, default_convert, random_split)
+from tinygrad_cnn.utils import datasets
+from tinygrad_cnn.utils import transforms as T
+from tinygrad_cnn.utils.data import (
+    BatchSampler,
+    ChainDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    default_convert,
+    random_split,
+)
 from tinygrad_cnn.utils.data import dataloader as dataloader_module
 
 NORM = T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])

@@ -5,15 +5,42 @@ The engine is `Tensor` (_tensor.py, with its methods in _tensor_math.py and _ten
 (`save` / `load`) build on it, never the other way round. ``import tinygrad_cnn as torch`` gives
 the torch-level names (``tensor``, ``zeros``, ``cat``, ``no_grad``, dtypes, ``device``...).
 """
-# the engine first: nn, optim and the rest build on these names
-from ._tensor import (Tensor, detect_anomaly, enable_grad, inference_mode, is_grad_enabled,  # isort: skip
-                      no_grad, set_grad_enabled)
+from . import autograd, nn, optim, utils  # utils: utils.data, utils.datasets, utils.transforms
+from ._memory import keep_freed_memory
+from ._tensor import (
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._tensor_reduce import ValuesIndices
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .device import accelerator, backends, cuda, device
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8  # noqa: A004
-from ._memory import keep_freed_memory
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck
 from .parallel import get_num_threads, set_num_threads
@@ -21,8 +48,6 @@ from .rng import get_rng, get_rng_state, manual_seed, set_rng_state
 from .state import load, load_metadata, save
 from .toplevel import *  # noqa: F401,F403  (cat, stack, where, and the method-shaped functions: exp, max, ...)
 from .toplevel import __all__ as _toplevel_names
-from . import autograd, nn, optim  # noqa: E402  (they build on the names above)
-from . import utils  # noqa: E402  (utils.data, utils.datasets, utils.transforms)
 
 __version__ = "0.1.0"
 

@@ -21,8 +21,17 @@ from ._tensor_math import MathMethods
 from ._tensor_reduce import ReduceMethods
 from ._tensor_shape import ShapeMethods
 from .device import cpu
-from .grad_mode import (AnomalyError, check_anomaly, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
-                        is_grad_enabled, no_grad, set_grad_enabled)
+from .function import register_tensor_type
+from .grad_mode import (  # noqa: F401
+    AnomalyError,
+    check_anomaly,
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -361,6 +370,9 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
             self._grad = Tensor(np.array(grad, dtype=self.dtype, copy=True))  # a fresh array the user may own
         else:
             np.add(self._grad._data, grad, out=self._grad._data)
+
+
+register_tensor_type(Tensor)  # Function.apply wraps its inputs and results in this class
 
 
 def _cast_back(op, result, dtype):

@@ -20,8 +20,18 @@ wrapped into constant Tensors); keyword arguments are options passed through to 
 """
 import numpy as np
 
-from . import _tensor as _tensor_module
 from . import parallel
+from .grad_mode import check_anomaly, is_grad_enabled
+
+# The Tensor class builds on this module (its methods apply Functions), so this module does not import it:
+# _tensor.py registers the class here right after defining it (see register_tensor_type).
+_tensor_type = None
+
+
+def register_tensor_type(cls):
+    """Make ``cls`` the type that ``Function.apply`` wraps its inputs and results in (called once, by _tensor.py)."""
+    global _tensor_type
+    _tensor_type = cls
 
 
 class Context:
@@ -92,7 +102,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        Tensor = _tensor_module.Tensor
+        Tensor = _tensor_type
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
         ctx = Context(cls, parents)
@@ -104,17 +114,17 @@ class Function:
                 out = np.asarray(out)
             else:
                 raise TypeError(f"{cls.__name__}.forward must return an ndarray, got {type(out).__name__}")
-        requires_grad = _tensor_module.is_grad_enabled() and any(ctx.needs_input_grad)
+        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
         result = Tensor._from_op(out, ctx if requires_grad else None)
         if requires_grad:
             for p in parents:
                 p._used = True
-        _tensor_module.check_anomaly(cls.__name__, "forward", out)
+        check_anomaly(cls.__name__, "forward", out)
         return result
 
 
 def _as_tensor(value, like, op_name):
-    Tensor = _tensor_module.Tensor
+    Tensor = _tensor_type
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)) and like is not None and like.dtype.kind == "f":

@@ -9,7 +9,6 @@ import threading
 
 import numpy as np
 
-
 _mode = threading.local()
 
 

@@ -30,6 +30,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 _state = threading.local()  # .inside: True in a worker thread (nested calls run serially)
 _lock = threading.Lock()  # one parallel region at a time; other callers run serially meanwhile
@@ -76,10 +77,8 @@ def _blas_controllers():
     global _blas
     if _blas is None:
         try:
-            from threadpoolctl import ThreadpoolController
-
             _blas = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
-        except Exception:  # not installed, or a platform it cannot inspect: stay serial
+        except Exception:  # a platform threadpoolctl cannot inspect: stay serial
             _blas = []
     return _blas
 

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 import safetensors.numpy
 
-from .files import atomic_write
 from ._tensor import Tensor
+from .files import atomic_write
 
 __all__ = ["save", "load", "load_metadata"]
 

@@ -25,8 +25,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import gradcheck
 from ._tensor import Tensor
+from .gradcheck import gradcheck
 
 __all__ = [
     "shapes", "broadcastable_shapes", "arrays", "tensors", "conv_args", "ConvArgs", "pool_args",

@@ -27,9 +27,9 @@ import shutil
 import subprocess
 from typing import NamedTuple, Optional
 
-from .nn.module import Parameter
 from ._tensor import Tensor
 from .files import remove_if_there, temp_path_beside
+from .nn.module import Parameter
 
 __all__ = ["Node", "Graph", "graph", "to_dot", "render", "FREED_NOTE"]
 

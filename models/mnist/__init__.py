@@ -40,8 +40,15 @@ Modules
 ``cli``         argparse, the ``train``, ``evaluate`` and ``export`` commands, ``main``
 ``errors``      ``CLIError``, ``Diverged`` and the exit codes
 """
-from .checkpoint import (CHECKPOINT_FORMAT, OPTIM_PREFIX, SHIPPED_WEIGHTS, WEIGHTS_FORMAT, export_weights,
-                         load_weights, save_checkpoint)
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    OPTIM_PREFIX,
+    SHIPPED_WEIGHTS,
+    WEIGHTS_FORMAT,
+    export_weights,
+    load_weights,
+    save_checkpoint,
+)
 from .cli import build_parser, cmd_evaluate, cmd_export, cmd_train, main
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, CLIError, Diverged
 from .images import IMAGE_HINT, cmd_predict, load_image

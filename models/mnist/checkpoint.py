@@ -76,16 +76,18 @@ def load_weights(path=None, model=None):
     return build_model(name, arrays, metadata, path), name
 
 
-def _default_weights(model):
+def default_weights(model, how="--weights {path}"):
+    """The shipped weights file of ``model``; a clear error for a model that ships none (``how``: the way to
+    name a file instead, as the calling command spells it)."""
     if model in (None, "cnn"):
         return SHIPPED_WEIGHTS
     fail(f"no weights ship for the '{model}' model: train some with `python -m models.mnist train --model {model}` "
-         f"and pass --weights checkpoints/mnist_{model}.weights.safetensors")
+         f"and pass {how.format(path=f'checkpoints/mnist_{model}.weights.safetensors')}")
 
 
 def load_for_cli(args):
     """(model in eval mode, name, path) for the ``--weights``/``--model`` options of a command."""
-    path = Path(args.weights) if args.weights else _default_weights(args.model)
+    path = Path(args.weights) if args.weights else default_weights(args.model)
     if not args.weights and not path.exists():
         fail(f"the shipped weights {path} are missing; train them with `python -m models.mnist train "
              f"--export {path}` or pass --weights")

@@ -5,9 +5,12 @@ import math
 import time
 from pathlib import Path
 
-import tinygrad_cnn as tg
+import numpy as np
 
-from .checkpoint import build_model, export_weights, load_for_cli, read_weights_file
+import tinygrad_cnn as tg
+from tinygrad_cnn import onnx as tg_onnx
+
+from .checkpoint import build_model, default_weights, export_weights, load_for_cli, load_weights, read_weights_file
 from .errors import CLIError, fail
 from .images import cmd_predict
 from .model import MODELS
@@ -149,13 +152,7 @@ def cmd_export(args):
 def _export_onnx(args):
     """``export --format onnx``: the model of a weights/checkpoint file (default: the shipped weights)
     as an ONNX file with a dynamic batch; its input is normalized images (N, 1, 28, 28), as evaluate's."""
-    import numpy as np
-
-    from tinygrad_cnn import onnx as tg_onnx
-
-    from .checkpoint import _default_weights, load_weights
-
-    path = Path(args.checkpoint) if args.checkpoint else _default_weights(args.model)
+    path = Path(args.checkpoint) if args.checkpoint else default_weights(args.model, "{path} as CHECKPOINT")
     if not path.exists():
         fail(f"weights file {path} does not exist")
     model, name = load_weights(path, args.model)

@@ -2,21 +2,34 @@
 
 ``from tinygrad_cnn import nn`` then ``nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), ...)``.
 """
-from . import init
-from .layers import (AvgPool2d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Identity, Linear,
-                     LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
+from . import init, utils
+from ._parameter_containers import ParameterDict, ParameterList
 from .activation_layers import *  # noqa: F401,F403
 from .activation_layers import __all__ as _activation_layers
-from .loss_layers import *  # noqa: F401,F403
-from .loss_layers import __all__ as _loss_layers
-from .norm_layers import *  # noqa: F401,F403
-from .norm_layers import __all__ as _norm_layers
+from .containers import ModuleDict, ModuleList, Sequential
 from .conv_layers import *  # noqa: F401,F403
 from .conv_layers import __all__ as _conv_layers
-from ._parameter_containers import ParameterDict, ParameterList
-from .containers import ModuleDict, ModuleList, Sequential
+from .layers import (
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .loss_layers import *  # noqa: F401,F403
+from .loss_layers import __all__ as _loss_layers
 from .module import IncompatibleKeys, Module, Parameter
-from . import utils
+from .norm_layers import *  # noqa: F401,F403
+from .norm_layers import __all__ as _norm_layers
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys",

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from .module import Module, _indent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
 def _abs_index(container, idx):

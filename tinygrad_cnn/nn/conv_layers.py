@@ -8,9 +8,10 @@ import numbers
 
 import numpy as np
 
+from ..ops._checks import int_pair, is_int
 from ..ops.conv_transpose import _output_padding
 from . import functional as F
-from .layers import _check_param_size, _check_tensor, _is_int, _pair, _positive_int, reset_like_pytorch
+from .layers import _check_param_size, _check_tensor, _positive_int, reset_like_pytorch
 from .module import Module, Parameter
 
 __all__ = [
@@ -42,11 +43,11 @@ class ConvTranspose2d(Module):
         if padding_mode != "zeros":
             raise ValueError(f'{layer}: only "zeros" padding mode is supported, got padding_mode={padding_mode!r}')
         self.padding_mode = padding_mode
-        self.kernel_size = _pair(kernel_size, "kernel_size", layer, 1)
-        self.stride = _pair(stride, "stride", layer, 1)
-        self.padding = _pair(padding, "padding", layer, 0)
-        self.output_padding = _pair(output_padding, "output_padding", layer, 0)
-        self.dilation = _pair(dilation, "dilation", layer, 1)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", layer, 1)
+        self.stride = int_pair(stride, "stride", layer, 1)
+        self.padding = int_pair(padding, "padding", layer, 0)
+        self.output_padding = int_pair(output_padding, "output_padding", layer, 0)
+        self.dilation = int_pair(dilation, "dilation", layer, 1)
         self.transposed = True
         shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
         _check_param_size(shape, layer)
@@ -64,7 +65,7 @@ class ConvTranspose2d(Module):
         _check_tensor(input, "ConvTranspose2d")
         output_padding = self.output_padding
         if output_size is not None:
-            if not isinstance(output_size, (tuple, list)) or not all(_is_int(s) for s in output_size):
+            if not isinstance(output_size, (tuple, list)) or not all(is_int(s) for s in output_size):
                 raise TypeError(f"ConvTranspose2d: output_size must be a sequence of ints, got {output_size!r}")
             output_padding = _output_padding(input.shape, output_size, self.stride, self.padding, self.kernel_size,
                                              self.dilation)
@@ -92,9 +93,9 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxUnpool2d", 1)
-        self.stride = _pair(kernel_size if stride is None else stride, "stride", "MaxUnpool2d", 1)
-        self.padding = _pair(padding, "padding", "MaxUnpool2d", 0)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", "MaxUnpool2d", 1)
+        self.stride = int_pair(kernel_size if stride is None else stride, "stride", "MaxUnpool2d", 1)
+        self.padding = int_pair(padding, "padding", "MaxUnpool2d", 0)
 
     def forward(self, input, indices, output_size=None):
         _check_tensor(input, "MaxUnpool2d")
@@ -146,8 +147,8 @@ class UpsamplingBilinear2d(Upsample):
 
 def _quadruple(padding, layer):
     """An int or 4 ints (left, right, top, bottom) as a 4-tuple."""
-    pads = (padding,) * 4 if _is_int(padding) else tuple(padding) if isinstance(padding, (tuple, list)) else None
-    if pads is None or not all(_is_int(p) for p in pads):
+    pads = (padding,) * 4 if is_int(padding) else tuple(padding) if isinstance(padding, (tuple, list)) else None
+    if pads is None or not all(is_int(p) for p in pads):
         raise TypeError(f"{layer}: padding must be an int or 4 ints (left, right, top, bottom), got {padding!r}")
     if len(pads) != 4:
         raise ValueError(f"{layer}: padding must be an int or 4 ints (left, right, top, bottom), got {padding!r}")

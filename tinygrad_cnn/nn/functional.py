@@ -12,27 +12,27 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..errors import ArgumentError, DtypeError
 from ..ops import conv as _conv
+from ..ops import pool as _pool
+from ..ops import pool_extra as _pool_extra
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.activation import __all__ as _activation_names
+from ..ops.adaptive_pool import *  # noqa: F401,F403
+from ..ops.adaptive_pool import __all__ as _adaptive_names
+from ..ops.conv_transpose import *  # noqa: F401,F403
+from ..ops.conv_transpose import __all__ as _conv_transpose_names
+from ..ops.embedding import embedding, one_hot
+from ..ops.interpolate import *  # noqa: F401,F403
+from ..ops.interpolate import __all__ as _interpolate_names
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.loss import __all__ as _loss_names
 from ..ops.norm import batch_norm2d as _batch_norm2d
 from ..ops.norm_extra import *  # noqa: F401,F403
 from ..ops.norm_extra import __all__ as _norm_names
-from ..ops import pool as _pool
-from ..ops.adaptive_pool import *  # noqa: F401,F403
-from ..ops.adaptive_pool import __all__ as _adaptive_names
-from ..ops.embedding import embedding, one_hot
 from ..ops.pad import pad
-from ..ops import pool_extra as _pool_extra
 from ..ops.pool_extra import *  # noqa: F401,F403
 from ..ops.pool_extra import __all__ as _pool_extra_names
-from ..ops.conv_transpose import *  # noqa: F401,F403
-from ..ops.conv_transpose import __all__ as _conv_transpose_names
-from ..ops.interpolate import *  # noqa: F401,F403
-from ..ops.interpolate import __all__ as _interpolate_names
-from ..errors import ArgumentError, DtypeError
 from ..rng import get_rng
 
 

@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from ..rng import get_rng
 from .._tensor import Tensor
+from ..rng import get_rng
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",

@@ -10,12 +10,14 @@ import numpy as np
 
 from .._memory import check_memory
 from .._tensor import Tensor
+from ..ops._checks import int_pair, is_int, pool_window
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+
 # moved to their own files; importable from here as before
 from .activation_layers import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401,E402
 from .loss_layers import CrossEntropyLoss  # noqa: F401
+from .module import Module, Parameter
 from .norm_layers import BatchNorm2d, Dropout  # noqa: F401
 
 __all__ = [
@@ -24,22 +26,8 @@ __all__ = [
 ]
 
 
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _pair(value, name, layer, minimum):
-    """An int or a pair of ints as a pair, each at least ``minimum``."""
-    pair = (value, value) if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
-    if pair is None or len(pair) != 2 or not all(_is_int(v) for v in pair):
-        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
-    if any(v < minimum for v in pair):
-        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(int(v) for v in pair)
-
-
 def _positive_int(value, name, layer):
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{layer}: {name} must be a positive integer, got {value!r}")
     if value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
@@ -134,9 +122,9 @@ class Conv2d(Module):
             modes = ", ".join(map(repr, self._PADDING_MODES))
             raise ValueError(f"Conv2d: padding_mode must be one of {modes}, but got padding_mode={padding_mode!r}")
         self.padding_mode = padding_mode
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = _pair(stride, "stride", "Conv2d", 1)
-        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = int_pair(stride, "stride", "Conv2d", 1)
+        self.dilation = int_pair(dilation, "dilation", "Conv2d", 1)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(f"Conv2d: padding string must be 'valid' or 'same', got {padding!r}")
@@ -144,7 +132,7 @@ class Conv2d(Module):
                 raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
             self.padding = padding  # 'same' pads like PyTorch: any odd extra goes to the bottom/right
         else:
-            self.padding = _pair(padding, "padding", "Conv2d", 0)
+            self.padding = int_pair(padding, "padding", "Conv2d", 0)
         # F.pad's (left, right, top, bottom) for the non-zero padding modes, named as torch names it
         self._reversed_padding_repeated_twice = self._pads_for_mode(self.padding, self.kernel_size, self.dilation)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
@@ -198,13 +186,8 @@ class Conv2d(Module):
 
 def _pool_args(kernel_size, stride, padding, layer):
     """Validate pooling arguments; keep them as given (int or pair) so the repr matches PyTorch."""
-    kernel = _pair(kernel_size, "kernel_size", layer, 1)
-    stride = kernel_size if stride is None else stride
-    _pair(stride, "stride", layer, 1)
-    pad = _pair(padding, "padding", layer, 0)
-    if any(2 * p > k for p, k in zip(pad, kernel)):
-        raise ValueError(f"{layer}: padding {padding!r} must be at most half of kernel_size {kernel_size!r}")
-    return kernel_size, stride, padding
+    pool_window(kernel_size, stride, padding, layer)
+    return kernel_size, kernel_size if stride is None else stride, padding
 
 
 class MaxPool2d(Module):
@@ -215,7 +198,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, "MaxPool2d")
-        _pair(dilation, "dilation", "MaxPool2d", 1)
+        int_pair(dilation, "dilation", "MaxPool2d", 1)
         for name, flag in (("return_indices", return_indices), ("ceil_mode", ceil_mode)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"MaxPool2d: {name} must be True or False, got {flag!r}")

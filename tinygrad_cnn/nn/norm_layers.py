@@ -12,9 +12,10 @@ import warnings
 import numpy as np
 
 from .._memory import check_memory
+from .._tensor import Tensor
 from ..device import check_device
 from ..errors import ArgumentError, NotImplementedForDtype
-from .._tensor import Tensor
+from ..ops._checks import is_int
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -23,13 +24,9 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm
            "Dropout1d", "Dropout2d", "Embedding", "Unflatten"]
 
 
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _count(value, name, layer, minimum=1):
     what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{layer}: {name} must be {what}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{layer}: {name} must be {what}, got {value!r}")
@@ -225,9 +222,9 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-05, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        if _is_int(normalized_shape):
+        if is_int(normalized_shape):
             normalized_shape = (normalized_shape,)
-        if not isinstance(normalized_shape, (tuple, list)) or not all(_is_int(d) and d >= 0 for d in normalized_shape):
+        if not isinstance(normalized_shape, (tuple, list)) or not all(is_int(d) and d >= 0 for d in normalized_shape):
             raise TypeError(f"LayerNorm: normalized_shape must be an int or a sequence of non-negative ints, got "
                             f"{normalized_shape!r}")
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
@@ -348,7 +345,7 @@ class Embedding(Module):
         self.num_embeddings = _count(num_embeddings, "num_embeddings", "Embedding", 0)
         self.embedding_dim = _count(embedding_dim, "embedding_dim", "Embedding", 0)
         if padding_idx is not None:
-            if not _is_int(padding_idx):
+            if not is_int(padding_idx):
                 raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), got "
@@ -408,13 +405,13 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        if not _is_int(dim):
+        if not is_int(dim):
             raise TypeError(f"Unflatten: dim must be an int, got {dim!r} (named dimensions are not supported)")
         if not isinstance(unflattened_size, (tuple, list)):
             raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but found type "
                             f"{type(unflattened_size).__name__}")
         for i, size in enumerate(unflattened_size):
-            if not _is_int(size):
+            if not is_int(size):
                 raise TypeError(f"Unflatten: unflattened_size must be tuple of ints, but found element of type "
                                 f"{type(size).__name__} at pos {i}")
         self.dim, self.unflattened_size = dim, unflattened_size

@@ -116,6 +116,16 @@ def int_pair(value, name, op, minimum):
     return int(pair[0]), int(pair[1])
 
 
+def pool_window(kernel_size, stride, padding, op):
+    """Checked (kernel, stride, padding) pairs of a pooling window; ``stride=None`` means the kernel size."""
+    kernel = int_pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_pair(stride, "stride", op, 1)
+    padding = int_pair(padding, "padding", op, 0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return kernel, stride, padding
+
+
 def tensor_or_array(value, what, op):
     """A tensor argument of a conv op: a Tensor as it is, an array-like as an ndarray (``Function.apply``
     wraps it into a constant Tensor)."""

@@ -14,7 +14,19 @@ import numpy as np
 from ..function import Function
 from ._checks import flag, real, tensor_input
 from .activation_smooth import (  # noqa: F401 (the Functions are re-exported too)
-    Gelu, LogSigmoid, Mish, Silu, Softplus, Tanhshrink, gelu, logsigmoid, mish, silu, softplus, tanhshrink)
+    Gelu,
+    LogSigmoid,
+    Mish,
+    Silu,
+    Softplus,
+    Tanhshrink,
+    gelu,
+    logsigmoid,
+    mish,
+    silu,
+    softplus,
+    tanhshrink,
+)
 
 __all__ = [
     "relu6", "hardtanh", "leaky_relu", "elu", "selu", "celu", "hardsigmoid", "hardswish", "softsign",

@@ -25,9 +25,9 @@ from .._memory import check_memory
 from ..errors import ArgumentError
 from ..function import Function
 from ._blocks import Blocks
-from .layout import nhwc
 from ._checks import check_tensor
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .layout import nhwc
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 

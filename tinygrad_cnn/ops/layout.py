@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import parallel
 
+
 def nhwc(x):
     """The NHWC view of an NCHW-shaped array (free when its memory is already channels-last)."""
     return x.transpose(0, 2, 3, 1)

@@ -14,8 +14,21 @@ from ..errors import OutOfRangeError
 from ..function import Function
 from ._checks import is_tensor, no_grad_needed, reduction_arg, tensor_input
 from .loss_pointwise import (  # noqa: F401 (the Functions are re-exported too)
-    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss, KlDiv, L1Loss, MseLoss, SmoothL1Loss,
-    binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss)
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    HuberLoss,
+    KlDiv,
+    L1Loss,
+    MseLoss,
+    SmoothL1Loss,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",

@@ -20,7 +20,6 @@ the workers' partial sums in a fixed order. Updating running statistics is the c
 """
 import numpy as np
 
-from .. import parallel
 from ..function import Function
 from ._checks import is_tensor
 from .layout import ChannelRows

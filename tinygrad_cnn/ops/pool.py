@@ -12,7 +12,7 @@ import numpy as np
 
 from ..function import Function
 from ._blocks import Blocks
-from ._checks import check_4d, int_pair, output_length
+from ._checks import check_4d, output_length, pool_window
 from .layout import nhwc, pad_nhwc, window_view
 
 
@@ -142,11 +142,7 @@ class AvgPool2d(Function):
 def pool_args(x, kernel_size, stride, padding, op):
     """Checked (kernel, stride, padding) pairs of a fast-path pooling of the 4-D ``x``."""
     check_4d(x, op)
-    kernel = int_pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else int_pair(stride, "stride", op, 1)
-    padding = int_pair(padding, "padding", op, 0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    kernel, stride, padding = pool_window(kernel_size, stride, padding, op)
     if min(x.shape) == 0:
         raise ValueError(f"{op}: empty input {tuple(x.shape)}")
     output_length(x.shape[2], 2 * padding[0], kernel[0], stride[0], 1, op, "rows")

@@ -14,6 +14,7 @@ import numpy as np
 from ..._args import result_dtype
 from ..._tensor import Tensor
 from ...creation import tensor as _tensor
+from ...toplevel import stack
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -33,8 +34,7 @@ def _stack(arrays, tensors=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
                                f"and {list(a.shape)} at entry {i}")
     if tensors is not None and any(t.requires_grad for t in tensors):
-        from ...toplevel import stack  # records the graph, as torch.stack would
-        return stack(tensors)
+        return stack(tensors)  # records the graph, as torch.stack would
     dtypes = {a.dtype for a in arrays}
     dtype = arrays[0].dtype if len(dtypes) == 1 else result_dtype(tensors or [Tensor(a) for a in arrays])
     return Tensor(np.stack(arrays).astype(dtype, copy=False))
