@@ -34,7 +34,8 @@ LAYERS = {
     "group_norm": ((32, 64, 28, 28), lambda nn: nn.GroupNorm(8, 64)),
     "instance_norm": ((32, 64, 28, 28), lambda nn: nn.InstanceNorm2d(64, affine=True)),
     "upsample_nearest": ((32, 16, 32, 32), lambda nn: nn.Upsample(scale_factor=2, mode="nearest")),
-    "upsample_bilinear": ((32, 16, 32, 32), lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
+    "upsample_bilinear": ((32, 16, 32, 32),
+                          lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
     "max_pool_ceil": ((32, 16, 31, 31), lambda nn: nn.MaxPool2d(3, stride=2, ceil_mode=True)),
 }
 
@@ -102,11 +103,13 @@ def main():
         for fw in order:
             cmd = [sys.executable, os.path.abspath(__file__), "--child", fw, "--layers", *args.layers,
                    "--repeats", str(args.repeats)]
-            result[fw] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+            result[fw] = json.loads(
+                subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         rounds.append(result)
     print(machine_description())
     print(f"- {args.rounds} rounds, median of {args.repeats} calls each; ratios: median of per-round ratios\n")
-    print("| layer (input) | ours fwd ms | ours fwd+bwd ms | torch fwd ms | torch fwd+bwd ms | fwd ratio | fwd+bwd ratio |")
+    print("| layer (input) | ours fwd ms | ours fwd+bwd ms | torch fwd ms | torch fwd+bwd ms "
+          "| fwd ratio | fwd+bwd ratio |")
     print("|---|---|---|---|---|---|---|")
     for name in args.layers:
         ours = [r["tinygrad_cnn"][name] for r in rounds]
@@ -115,10 +118,12 @@ def main():
         if not args.no_torch:
             theirs = [r["torch"][name] for r in rounds]
             cells += [np.median([t["forward_ms"] for t in theirs]), np.median([t["train_ms"] for t in theirs])]
-            ratios = [f"{np.median([o[k] / t[k] for o, t in zip(ours, theirs)]):.2f}" for k in ("forward_ms", "train_ms")]
+            ratios = [f"{np.median([o[k] / t[k] for o, t in zip(ours, theirs)]):.2f}"
+                      for k in ("forward_ms", "train_ms")]
         else:
             cells += [float("nan")] * 2
-        print(f"| {name} {LAYERS[name][0]} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {ratios[0]} | {ratios[1]} |")
+        print(f"| {name} {LAYERS[name][0]} | " + " | ".join(f"{c:.2f}" for c in cells)
+              + f" | {ratios[0]} | {ratios[1]} |")
 
 
 if __name__ == "__main__":

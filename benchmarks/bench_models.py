@@ -159,7 +159,8 @@ def run_child(framework, name, batch, steps):
 
 
 def machine_description():
-    lines = [f"- {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, NumPy {np.__version__}"]
+    lines = [f"- {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+             f"NumPy {np.__version__}"]
     try:
         with open("/proc/cpuinfo") as f:
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
@@ -171,14 +172,15 @@ def machine_description():
 
         for pool in threadpool_info():
             if pool.get("user_api") == "blas":
-                lines.append(f"- BLAS: {pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture')}, "
-                             f"{pool.get('num_threads')} threads by default")
+                lines.append(f"- BLAS: {pool.get('internal_api')} {pool.get('version')}, "
+                             f"kernel {pool.get('architecture')}, {pool.get('num_threads')} threads by default")
     except ImportError:
         lines.append("- BLAS: (install threadpoolctl to show the BLAS and its kernel)")
     threads = os.environ.get("BENCH_THREADS", "2")
-    lines.append(f"- Threads per side: {threads} (tinygrad_cnn.set_num_threads({threads}): {threads} workers, each with a "
-                 f"single-threaded BLAS; torch.set_num_threads({threads})); set BENCH_THREADS to change")
-    lines.append("- malloc: tinygrad_cnn.keep_freed_memory() in our processes (glibc keeps freed blocks of up to 32 MB)")
+    lines.append(f"- Threads per side: {threads} (tinygrad_cnn.set_num_threads({threads}): {threads} workers, "
+                 f"each with a single-threaded BLAS; torch.set_num_threads({threads})); set BENCH_THREADS to change")
+    lines.append("- malloc: tinygrad_cnn.keep_freed_memory() in our processes "
+                 "(glibc keeps freed blocks of up to 32 MB)")
     return "\n".join(lines)
 
 
@@ -238,7 +240,8 @@ def main():
                     ratios.append(got["ours"]["train_ms"] / got["torch"]["train_ms"])
             ms = float(np.median([o["train_ms"] for o in ours]))
             row = (f"| {name} | {batch} | {ms:.1f} | {step_flops(name, batch) / ms / 1e6:.0f} | "
-                   f"{batch / np.median([o['infer_s'] for o in ours]):.0f} | {max(o['peak_rss_mb'] for o in ours):.0f} | "
+                   f"{batch / np.median([o['infer_s'] for o in ours]):.0f} | "
+                   f"{max(o['peak_rss_mb'] for o in ours):.0f} | "
                    f"{ours[0]['step_peak_mb']:.0f} MB / {ours[0]['floor_mb']:.0f} MB = {ours[0]['memory_ratio']:.2f} |")
             if have_torch:
                 row += (f" {np.median([t['train_ms'] for t in theirs]):.1f} | "

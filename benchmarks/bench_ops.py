@@ -32,7 +32,8 @@ def run_case(shape, out_channels, kernel, padding, repeats):
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal(shape, dtype=np.float32), requires_grad=True)
     if out_channels:
-        w = Tensor(rng.standard_normal((out_channels, shape[1], kernel, kernel), dtype=np.float32) * 0.1, requires_grad=True)
+        w = Tensor(rng.standard_normal((out_channels, shape[1], kernel, kernel), dtype=np.float32) * 0.1,
+                   requires_grad=True)
         b = Tensor(np.zeros(out_channels, np.float32), requires_grad=True)
 
         def fn():

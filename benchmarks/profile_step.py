@@ -86,7 +86,8 @@ def main():
     for _ in range(args.steps):
         step()
     total = (time.perf_counter() - start) / args.steps * 1000
-    print(f"{args.model}, batch {args.batch}, {tg.get_num_threads()} threads: {total:.1f} ms per step (mean of {args.steps})\n")
+    print(f"{args.model}, batch {args.batch}, {tg.get_num_threads()} threads: "
+          f"{total:.1f} ms per step (mean of {args.steps})\n")
     print("| op (input shape) | direction | ms per step | share |")
     print("|---|---|---|---|")
     in_ops = 0.0

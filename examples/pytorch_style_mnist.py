@@ -96,7 +96,8 @@ def test(model, device, loader):
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
             count += data.size(0)
-    print(f"Test set: average loss {test_loss / count:.4f}, accuracy {correct}/{count} ({100.0 * correct / count:.2f}%)")
+    print(f"Test set: average loss {test_loss / count:.4f}, "
+          f"accuracy {correct}/{count} ({100.0 * correct / count:.2f}%)")
     return test_loss / count, correct / count
 
 

@@ -24,7 +24,8 @@ def test_profile_step_lists_the_ops_of_a_step():
     assert "ms per step" in out and "in ops:" in out
     # the convs are the big ops of mid: both directions must be in the table (so the lazily
     # imported conv module's ops were wrapped too)
-    for op in ("Conv2d(16, 1, 28, 28) | forward", "Conv2d(16, 16, 14, 14) | forward", "Conv2d(16, 16, 14, 14) | backward"):
+    for op in ("Conv2d(16, 1, 28, 28) | forward", "Conv2d(16, 16, 14, 14) | forward",
+               "Conv2d(16, 16, 14, 14) | backward"):
         assert op in out, out
 
 

@@ -102,7 +102,8 @@ def test_torch_exported_op_mix(tmp_path):
         def forward(self, x):
             y = self.act(self.norm(self.conv(x)))
             y = tf.interpolate(y, scale_factor=2, mode="nearest") + tf.interpolate(y, scale_factor=2, mode="bilinear")
-            y = tf.avg_pool2d(y, 3, 2, 1, ceil_mode=True, count_include_pad=False) + tf.max_pool2d(y, 3, 2, 1, ceil_mode=True)
+            y = (tf.avg_pool2d(y, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+                 + tf.max_pool2d(y, 3, 2, 1, ceil_mode=True))
             y = self.up(tf.pad(y, (1, 0, 0, 1), mode="replicate"))
             y = self.ln(y.mean((2, 3)))
             return tf.log_softmax(y, dim=1) + torch.sigmoid(y).clamp(0.1, 0.9)

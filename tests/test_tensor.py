@@ -89,7 +89,8 @@ def test_dtype_argument(dtype):
 def test_attributes():
     a = np.arange(6, dtype=np.float64).reshape(2, 3)
     t = Tensor(a, requires_grad=True)
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size() == (2, 3) and t.size(1) == 3 and t.numel() == 6 and len(t) == 2
+    assert (t.shape == (2, 3) and t.ndim == 2 and t.size() == (2, 3) and t.size(1) == 3
+            and t.numel() == 6 and len(t) == 2)
     assert t.dtype == np.float64
     assert t.numpy() is a and t.numpy() is a
     assert t.grad is None and t.requires_grad and t.is_leaf

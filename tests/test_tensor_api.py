@@ -47,7 +47,8 @@ UNARY = {
     "max": (lambda t: t.max(), {"unique": True}), "min": (lambda t: t.min(), {"unique": True}),
     "where": (lambda t: tg.where(t > 0, t * t, -t), {"away_from": 0.0}),
     "masked_fill": (lambda t: t.masked_fill(t < 0, 2.0) * t, {"away_from": 0.0}),
-    "maximum": (lambda t: tg.maximum(t, 1 - t), {"away_from": 0.5}), "minimum": (lambda t: t.minimum(t * 0.5), {"away_from": 0.0}),
+    "maximum": (lambda t: tg.maximum(t, 1 - t), {"away_from": 0.5}),
+    "minimum": (lambda t: t.minimum(t * 0.5), {"away_from": 0.0}),
     "clone": (lambda t: t.clone() * t, {}), "expand": (lambda t: t.expand(2, *t.shape) * 2, {}),
     "repeat": (lambda t: t.repeat(2, *[2] * t.ndim), {}),
 }

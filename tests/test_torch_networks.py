@@ -46,7 +46,8 @@ def test_network_matches_torch(name):
 
     ref.double().train(), ours.double().train()
     x64 = x.astype(np.float64)
-    opts = [torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9), tg.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)]
+    opts = [torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9),
+            tg.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)]
     losses = []
     for model, lib, opt in ((ref, torch, opts[0]), (ours, tg, opts[1])):
         opt.zero_grad()

@@ -1,4 +1,5 @@
-"""ops/pad.py, ops/adaptive_pool.py and one_hot against PyTorch (skipped without torch): pad, adaptive pooling and one_hot.
+"""ops/pad.py, ops/adaptive_pool.py and one_hot against PyTorch (skipped without torch): pad, adaptive pooling
+and one_hot.
 
 Forward values, gradients of sum(out * g) for a random upstream g, dtypes, shapes, the indices of
 max pooling (ties included: all-zero and small-integer inputs), and which calls are errors.

@@ -110,10 +110,12 @@ def test_reductions_over_every_dim(name, data, keepdim):
 
 BINARY = {
     "add": lambda t, a, b: a.add(b), "sub": lambda t, a, b: t.sub(a, b), "mul": lambda t, a, b: a.mul(b),
-    "div": lambda t, a, b: a.div(b * b + 1), "maximum": lambda t, a, b: a.maximum(b), "minimum": lambda t, a, b: t.minimum(a, b),
+    "div": lambda t, a, b: a.div(b * b + 1), "maximum": lambda t, a, b: a.maximum(b),
+    "minimum": lambda t, a, b: t.minimum(a, b),
     "max_binary": lambda t, a, b: t.max(a, b), "where": lambda t, a, b: t.where(a > b, a, b),
     "clamp_tensor": lambda t, a, b: a.clamp(min=b), "pow": lambda t, a, b: (a * a + 1).pow(b),
-    "eq": lambda t, a, b: a.eq(b), "ne": lambda t, a, b: (a != b), "lt": lambda t, a, b: a.lt(b), "ge": lambda t, a, b: a >= b,
+    "eq": lambda t, a, b: a.eq(b), "ne": lambda t, a, b: (a != b), "lt": lambda t, a, b: a.lt(b),
+    "ge": lambda t, a, b: a >= b,
 }
 
 
@@ -181,7 +183,8 @@ def test_micrograd_scalar_chain_on_0d_and_shape_1():
     lambda t: t.arange(1.0, 4), lambda t: t.linspace(0, 1, 5), lambda t: t.zeros_like(t.tensor([1, 2])),
     lambda t: t.ones_like(t.tensor([1.0])), lambda t: t.full_like(t.zeros(2), 3),
     lambda t: t.tensor([1, 2]) * 0.5, lambda t: t.tensor([1, 2]) / 2, lambda t: t.tensor([1, 2]) / t.tensor([2, 4]),
-    lambda t: t.tensor([1, 2]) + t.tensor(2.5, dtype=t.float64), lambda t: t.tensor([1.0], dtype=t.float32) + t.tensor(2.0, dtype=t.float64),
+    lambda t: t.tensor([1, 2]) + t.tensor(2.5, dtype=t.float64),
+    lambda t: t.tensor([1.0], dtype=t.float32) + t.tensor(2.0, dtype=t.float64),
     lambda t: t.tensor([1.0], dtype=t.float32) + t.tensor([2.0], dtype=t.float64), lambda t: t.tensor([True]) + 1,
     lambda t: t.tensor([3, 4], dtype=t.int32).sum(), lambda t: t.tensor([True, True]).sum(),
     lambda t: t.tensor([1, 2], dtype=t.uint8) + t.tensor([1], dtype=t.int8), lambda t: t.tensor([[1, 2]]).float(),
