@@ -27,7 +27,8 @@ def numeric_dtype(dtype, op):
     try:
         dt = np.dtype(dtype)
     except (TypeError, ValueError):
-        raise TypeError(f"{op}: {dtype!r} is not a dtype (use e.g. tinygrad_cnn.float32 or tinygrad_cnn.int64)") from None
+        raise TypeError(f"{op}: {dtype!r} is not a dtype "
+                        "(use e.g. tinygrad_cnn.float32 or tinygrad_cnn.int64)") from None
     if dt.kind not in "biuf" or dt == np.float16:
         raise TypeError(f"{op}: unsupported dtype {dt} (supported: float32, float64, the integer types and bool)")
     return dt
@@ -49,7 +50,8 @@ def normalize_axis(axis, ndim, op):
             )
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ArgumentError(f"{op}: dim {axis!r} repeats a dimension (a dim appears multiple times in the list of dims)")
+        raise ArgumentError(f"{op}: dim {axis!r} repeats a dimension "
+                            "(a dim appears multiple times in the list of dims)")
     if ndim == 0:
         return ()  # dim 0 of a 0-d tensor is the tensor itself (as in PyTorch): nothing to reduce
     return tuple(sorted(out))

@@ -242,7 +242,8 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
 
     def __index__(self):
         if self.dtype.kind not in "biu":  # bool too, as in PyTorch ([1, 2] * tensor(True) is [1, 2])
-            raise TypeError(f"only integer tensors of a single element can be used as an index; this one is {self.dtype}")
+            raise TypeError("only integer tensors of a single element can be used as an index; "
+                            f"this one is {self.dtype}")
         return int(self._scalar("int"))
 
     def __bool__(self):
@@ -330,7 +331,8 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
                 input_grads = (input_grads,)
             name = ctx.function.__name__
             if len(input_grads) != len(ctx.parents):
-                raise RuntimeError(f"{name}.backward returned {len(input_grads)} gradients for {len(ctx.parents)} inputs")
+                raise RuntimeError(
+                    f"{name}.backward returned {len(input_grads)} gradients for {len(ctx.parents)} inputs")
             for parent, g in zip(ctx.parents, input_grads):
                 if g is None or not parent.requires_grad:
                     continue
@@ -380,7 +382,8 @@ def _cast_back(op, result, dtype):
     PyTorch, but a float result into an integer tensor (or an int into bool) is refused."""
     if result.dtype == dtype:
         return result
-    if "biuf".index(result.dtype.kind) > "biuf".index(dtype.kind) and not (result.dtype.kind in "iu" and dtype.kind in "iu"):
+    both_integer = result.dtype.kind in "iu" and dtype.kind in "iu"
+    if "biuf".index(result.dtype.kind) > "biuf".index(dtype.kind) and not both_integer:
         raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {dtype}")
     return result._cast(dtype)
 

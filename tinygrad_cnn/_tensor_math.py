@@ -135,7 +135,8 @@ class MathMethods:
 
     def _float_only(self, op):
         if self.dtype.kind != "f":
-            raise TypeError(f"{op}: not implemented for {self.dtype} tensors, as in PyTorch (give dtype=tinygrad_cnn.float32)")
+            raise TypeError(f"{op}: not implemented for {self.dtype} tensors, as in PyTorch "
+                            "(give dtype=tinygrad_cnn.float32)")
         return self
 
     def _float_or_self(self):
@@ -262,7 +263,8 @@ class MathMethods:
 
     def bmm(self, mat2):
         if self.ndim != 3 or mat2.ndim != 3:
-            raise RuntimeError(f"bmm: both arguments must be 3-D (batch, n, m), got shapes {self.shape} and {mat2.shape}")
+            raise RuntimeError(
+                f"bmm: both arguments must be 3-D (batch, n, m), got shapes {self.shape} and {mat2.shape}")
         if self.shape[0] != mat2.shape[0]:
             raise RuntimeError(f"bmm: batch sizes differ: {self.shape[0]} and {mat2.shape[0]}")
         return ops.MatMul.apply(self, mat2)

@@ -187,7 +187,8 @@ class ShapeMethods:
         d = one_axis(dim, self.ndim, "gather")
         idx = np.asarray(index._data if isinstance(index, ShapeMethods) else index)
         if idx.dtype.kind not in "iu" or idx.ndim != self.ndim:
-            raise RuntimeError(f"gather: index must be an int64 tensor with {self.ndim} dims, got {idx.dtype} {idx.shape}")
+            raise RuntimeError(
+                f"gather: index must be an int64 tensor with {self.ndim} dims, got {idx.dtype} {idx.shape}")
         if idx.size and (idx.min() < -self.shape[d] or idx.max() >= self.shape[d]):
             raise IndexError(f"gather: index out of range for dim {d} of size {self.shape[d]}")
         src = self[tuple(slice(0, n) if i != d else slice(None) for i, n in enumerate(idx.shape))]

@@ -164,7 +164,8 @@ def randperm(n, dtype=None, device=None, requires_grad=False, generator=None):
     _no_generator(generator, "randperm")
     if not is_int(n) or n < 0:
         raise RuntimeError(f"randperm: n must be a non-negative int, got {n!r}")
-    return _finish(get_rng().permutation(n).astype(_dtype(dtype, "randperm", _INT64)), "randperm", requires_grad, device)
+    values = get_rng().permutation(n).astype(_dtype(dtype, "randperm", _INT64))
+    return _finish(values, "randperm", requires_grad, device)
 
 
 def _like(make, input, dtype, requires_grad, device):

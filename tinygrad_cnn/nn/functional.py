@@ -31,8 +31,8 @@ from ..ops.norm import batch_norm2d as _batch_norm2d
 from ..ops.norm_extra import *  # noqa: F401,F403
 from ..ops.norm_extra import __all__ as _norm_names
 from ..ops.pad import pad
-from ..ops.pool_extra import *  # noqa: F401,F403
-from ..ops.pool_extra import __all__ as _pool_extra_names
+from ..ops.unpool import *  # noqa: F401,F403
+from ..ops.unpool import __all__ as _unpool_names
 from ..rng import get_rng
 
 
@@ -69,7 +69,8 @@ def _softmax_dim(input, dim, op):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim``, computed stably; ``dim=None`` is PyTorch's implicit choice, with its warning."""
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably; ``dim=None`` is PyTorch's implicit choice, with its
+    warning."""
     return _tensor(input, "softmax").softmax(_softmax_dim(input, dim, "softmax"), dtype=dtype)
 
 
@@ -253,5 +254,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 __all__ = (["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "normalize", "dropout", "dropout2d",
             "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm"]
-           + list(_activation_names) + list(_loss_names) + list(_adaptive_names) + ["pad", "one_hot", "embedding"] + list(_norm_names)
-           + list(_pool_extra_names) + list(_conv_transpose_names) + list(_interpolate_names))
+           + list(_activation_names) + list(_loss_names) + list(_adaptive_names) + ["pad", "one_hot", "embedding"]
+           + list(_norm_names)
+           + list(_unpool_names) + list(_conv_transpose_names) + list(_interpolate_names))

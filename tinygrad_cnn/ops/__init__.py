@@ -44,5 +44,6 @@ from .norm import BatchNorm2dFunction
 from .norm_extra import GroupNormFunction, LayerNormFunction
 from .pad import BorderPad, ConstantPad
 from .pool import AvgPool2d, MaxPool2d
-from .pool_extra import AvgPool2dCeil, MaxPool2dWithIndices, MaxUnpool2d
+from .pool_extra import AvgPool2dCeil, MaxPool2dWithIndices
 from .reduce import Cumsum, MatMul, Max, Norm2, Prod, Sum, TakeAlongAxis
+from .unpool import MaxUnpool2d

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import parallel
 
-COLS_BLOCK_BYTES = 2 << 20  # per block and worker; 0.5-8 MB measured, 2 MB best or equal on the reference convs (benchmarks/)
+# per block and worker; 0.5-8 MB measured, 2 MB best or equal on the reference convs (benchmarks/)
+COLS_BLOCK_BYTES = 2 << 20
 PARALLEL_MIN_BYTES = 1 << 20  # smaller jobs run serially (seed model, batch 32: 1.3 ms serial vs 1.95 ms on 2 threads)
 SUM_GROUPS = 8  # weight-gradient partial sums: a fixed number of groups of blocks, whatever the thread count
 

@@ -54,7 +54,8 @@ def im2col(xp, kh, kw, out_h, out_w, stride, dilation, buf):
     # many channels: one copy of a 6-D strided view (n, out_h, out_w, kh, kw, C) of the input
     (sh, sw), (dh, dw) = stride, dilation
     s0, s1, s2, s3 = xp.strides
-    patches = as_strided(xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
+    patches = as_strided(xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3),
+                         writeable=False)
     cols = buf[: m * k].reshape(n, out_h, out_w, kh, kw, c)
     np.copyto(cols, patches)
     return cols.reshape(m, k)
@@ -198,7 +199,8 @@ def weight_matrix(weight, groups):
     """(OC, C_g, kh, kw) -> (G, kh*kw*C_g, OC_g), rows ordered (i, j, c) like the im2col columns."""
     oc, cg, kh, kw = weight.shape
     return np.ascontiguousarray(
-        weight.reshape(groups, oc // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, oc // groups)
+        weight.reshape(groups, oc // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1)
+        .reshape(groups, kh * kw * cg, oc // groups)
     )
 
 

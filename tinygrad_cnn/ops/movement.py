@@ -102,7 +102,8 @@ class Cat(Function):
     def forward(ctx, *arrays, axis=0):
         first = arrays[0]
         for i, a in enumerate(arrays[1:], 1):
-            if a.ndim != first.ndim or a.shape[:axis] + a.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
+            others, first_others = a.shape[:axis] + a.shape[axis + 1:], first.shape[:axis] + first.shape[axis + 1:]
+            if a.ndim != first.ndim or others != first_others:
                 raise ValueError(
                     f"cat: tensor {i} has shape {a.shape}, which does not match tensor 0's shape {first.shape} "
                     f"outside axis {axis}"

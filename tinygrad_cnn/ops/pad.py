@@ -175,6 +175,6 @@ def pad(input, pad, mode="constant", value=None):
     check_memory("pad", math.prod(out_shape) * input.dtype.itemsize, f"an output of shape {out_shape}", "; check pad")
     if mode == "constant":
         return ConstantPad.apply(input, dims=dims, value=_fill_value(value, input.dtype))
-    segments = [(a, (_circular_segments(shape[a], l, r) if out_shape[a] else ()) if mode == "circular"
-                 else _mirror_segments(mode == "reflect", shape[a], l, r)) for a, l, r in dims]
+    segments = [(a, (_circular_segments(shape[a], left, right) if out_shape[a] else ()) if mode == "circular"
+                 else _mirror_segments(mode == "reflect", shape[a], left, right)) for a, left, right in dims]
     return BorderPad.apply(input, segments=tuple(segments), out_shape=out_shape)

@@ -64,7 +64,8 @@ class MatMul(Function):
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch axes of shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+            raise ValueError(
+                f"matmul: batch axes of shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         ctx.save_for_backward(a, b)
         return parallel.matmul(a, b)
 

@@ -105,7 +105,8 @@ class Optimizer:
         try:
             params = list(params)
         except TypeError:
-            raise TypeError(f"param group 'params' must be an iterable of Tensors, got {type(params).__name__}") from None
+            raise TypeError(
+                f"param group 'params' must be an iterable of Tensors, got {type(params).__name__}") from None
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
@@ -196,7 +197,8 @@ class Optimizer:
         if not isinstance(saved_groups, (list, tuple)) or not all(
                 isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in saved_groups):
             raise ValueError("optimizer state_dict: 'param_groups' must be a list of dicts, each with a 'params' list")
-        if not isinstance(state_dict["state"], dict) or not all(isinstance(v, dict) for v in state_dict["state"].values()):
+        state = state_dict["state"]
+        if not isinstance(state, dict) or not all(isinstance(v, dict) for v in state.values()):
             raise ValueError("optimizer state_dict: 'state' must be a dict of parameter index -> dict of arrays")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
