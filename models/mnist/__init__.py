@@ -54,6 +54,6 @@ from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, CLIError, Diverged
 from .images import IMAGE_HINT, cmd_predict, load_image
 from .model import MODELS, MnistCNN, SeedCNN
 from .plots import PLOT_HINT, cmd_show_filters, plot_history
-from .train import CONFIG_KEYS, TRAIN_DEFAULTS, evaluate_model, random_shift
+from .train import CONFIG_KEYS, TRAIN_DEFAULTS, WeightEMA, evaluate_model, random_affine, random_shift
 
 __all__ = ["SeedCNN", "MnistCNN", "MODELS", "SHIPPED_WEIGHTS", "load_weights", "main"]

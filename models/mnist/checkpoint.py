@@ -15,6 +15,7 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "mnist_cnn.safetensor
 CHECKPOINT_FORMAT = "tinygrad_cnn.models.mnist/checkpoint-1"
 WEIGHTS_FORMAT = "tinygrad_cnn.models.mnist/weights-1"
 OPTIM_PREFIX = "optim."
+EMA_PREFIX = "ema."  # a checkpoint's averaged weights (train --ema): the ones evaluated and exported
 # the JSON metadata entries of a checkpoint (besides "format", "model" and "epoch")
 _CHECKPOINT_JSON = ("config", "optimizer_param_groups", "optimizer_state", "scheduler", "rng_state", "history")
 
@@ -23,10 +24,23 @@ _CHECKPOINT_JSON = ("config", "optimizer_param_groups", "optimizer_state", "sche
 
 
 def split_optimizer(arrays):
-    """(model arrays, optimizer arrays) of a file's tensors, by the ``optim.`` key prefix."""
-    model = {k: v for k, v in arrays.items() if not k.startswith(OPTIM_PREFIX)}
+    """(model arrays, optimizer arrays) of a file's tensors, by the ``optim.`` key prefix; the
+    ``ema.`` arrays (the averaged weights of a checkpoint) are in neither, see ``split_ema``."""
+    model = {k: v for k, v in arrays.items() if not k.startswith((OPTIM_PREFIX, EMA_PREFIX))}
     optimizer = {k: v for k, v in arrays.items() if k.startswith(OPTIM_PREFIX)}
     return model, optimizer
+
+
+def split_ema(arrays):
+    """The averaged weights of a checkpoint under the model's own keys (``ema.`` prefix removed),
+    or {} when the file has none."""
+    return {k[len(EMA_PREFIX):]: v for k, v in arrays.items() if k.startswith(EMA_PREFIX)}
+
+
+def network_weights(arrays):
+    """The weights a file stands for: a checkpoint's averaged (EMA) weights when it has them (they are
+    what training evaluated and exported), else its model arrays."""
+    return split_ema(arrays) or split_optimizer(arrays)[0]
 
 
 def read_weights_file(path):
@@ -48,7 +62,7 @@ def build_model(name, arrays, metadata, path):
     if saved is not None and saved != name:
         fail(f"{path} holds weights of the '{saved}' model, not '{name}': pass --model {saved}")
     model = MODELS[name]()
-    weights, _ = split_optimizer(arrays)
+    weights = network_weights(arrays)
     try:
         model.load_state_dict(weights)
     except RuntimeError as err:
@@ -131,11 +145,14 @@ def _optimizer_from_file(arrays, scalars, param_groups):
     return {"state": state, "param_groups": param_groups}
 
 
-def save_checkpoint(path, model, opt, sched, config, epoch, history):
-    """Write everything a bit-identical ``--resume`` needs (see the package docstring), atomically."""
+def save_checkpoint(path, model, opt, sched, config, epoch, history, ema=None):
+    """Write everything a bit-identical ``--resume`` needs (see the package docstring), atomically;
+    with ``ema`` (a ``train.WeightEMA``) also its arrays under ``ema.<key>`` and its update count."""
     arrays = dict(model.state_dict())
     opt_arrays, opt_scalars, groups = _optimizer_to_file(opt)
     arrays.update(opt_arrays)
+    if ema is not None:
+        arrays.update({EMA_PREFIX + k: v for k, v in ema.state_dict().items()})
     metadata = {
         "format": CHECKPOINT_FORMAT,
         "model": config["model"],
@@ -146,6 +163,7 @@ def save_checkpoint(path, model, opt, sched, config, epoch, history):
         "scheduler": json.dumps(sched.state_dict() if sched is not None else None),
         "rng_state": json.dumps(get_rng_state()),
         "history": json.dumps(history),
+        "ema_updates": json.dumps(ema.updates if ema is not None else None),
     }
     tstate.save(arrays, path, metadata=metadata)
 
@@ -159,6 +177,7 @@ def read_checkpoint(path):
     try:
         meta = {key: json.loads(metadata[key]) for key in _CHECKPOINT_JSON}
         meta["epoch"] = int(metadata["epoch"])
+        meta["ema_updates"] = json.loads(metadata.get("ema_updates", "null"))
     except (KeyError, ValueError) as err:
         fail(f"checkpoint {path} has damaged metadata ({err})")
     return arrays, meta
@@ -172,13 +191,18 @@ def checkpoint_epoch(path):
         return None
 
 
-def restore_checkpoint(checkpoint, model, opt, sched, path):
+def restore_checkpoint(checkpoint, model, opt, sched, path, ema=None):
     """Load ``read_checkpoint``'s (arrays, meta) into the run's objects and the library RNG;
     returns (history, epoch)."""
     arrays, meta = checkpoint
     weights, opt_arrays = split_optimizer(arrays)
     try:
         model.load_state_dict(weights)
+        if ema is not None:
+            averaged = split_ema(arrays)
+            if not averaged or meta["ema_updates"] is None:
+                raise ValueError("the checkpoint has no averaged (EMA) weights although its run uses --ema")
+            ema.load_state_dict(averaged, meta["ema_updates"])
         opt.load_state_dict(_optimizer_from_file(opt_arrays, meta["optimizer_state"], meta["optimizer_param_groups"]))
         if sched is not None:
             sched.load_state_dict(meta["scheduler"])

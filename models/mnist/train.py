@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from tinygrad_cnn import Tensor, get_rng, manual_seed, no_grad, optim
+from tinygrad_cnn import Tensor, get_rng, get_rng_state, manual_seed, no_grad, optim, set_rng_state
 from tinygrad_cnn.data import BatchIterator, load_mnist, normalize
 
 from .checkpoint import checkpoint_epoch, read_checkpoint, restore_checkpoint, save_checkpoint
@@ -16,14 +16,17 @@ from .model import MODELS
 
 # Per-model training defaults; the learning rate also depends on the optimizer.
 TRAIN_DEFAULTS = {
-    "cnn": dict(epochs=8, batch_size=128, optimizer="adam", schedule="onecycle", augment=True,
-                lr={"adam": 0.006, "sgd": 0.1}, momentum=0.9),
+    "cnn": dict(epochs=12, batch_size=128, optimizer="adam", schedule="onecycle", augment=True,
+                lr={"adam": 0.006, "sgd": 0.1}, momentum=0.9, label_smoothing=0.1, ema=0.999),
     # the Keras reference of the seeds: Adam, batch 32, 3 epochs, constant lr
     "seed": dict(epochs=3, batch_size=32, optimizer="adam", schedule="constant", augment=False,
-                 lr={"adam": 0.001, "sgd": 0.01}, momentum=0.0),
+                 lr={"adam": 0.001, "sgd": 0.01}, momentum=0.0, label_smoothing=0.0, ema=0.0),
 }
 # the settings that define a run: a resumed run must use the checkpoint's
-CONFIG_KEYS = ("model", "epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "augment", "seed", "limit")
+CONFIG_KEYS = ("model", "epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "augment",
+               "label_smoothing", "ema", "seed", "limit")
+# the training-image augmentation of --augment: each image gets its own random rotation, scaling and shift
+AUGMENT = dict(max_rotation=10.0, max_scale=0.1, max_shift=2.0)
 
 
 def log(args, message):
@@ -68,6 +71,84 @@ def random_shift(images, max_shift, rng):
     return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
+def random_affine(images, rng, max_rotation=10.0, max_scale=0.1, max_shift=2.0):
+    """Rotate each image of a uint8 (N, H, W) batch about its centre by its own random angle in
+    [-max_rotation, max_rotation] degrees, scale it by a factor in [1 - max_scale, 1 + max_scale] and
+    shift it by up to ``max_shift`` pixels along each axis (continuous offsets), with bilinear
+    interpolation and zeros (background) outside the image. Returns uint8 (N, H, W).
+
+    Four draws of N numbers from ``rng`` per call and NumPy element-wise arithmetic in float64 (no
+    BLAS, no threads), so a batch is reproducible from the RNG state; one gather per corner for the
+    whole batch, no Python loop over images."""
+    n, h, w = images.shape
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation, size=n))
+    scale = rng.uniform(1.0 - max_scale, 1.0 + max_scale, size=n)
+    shift_y = rng.uniform(-max_shift, max_shift, size=n)
+    shift_x = rng.uniform(-max_shift, max_shift, size=n)
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    # output pixel -> source position: undo the shift, then the rotation and scaling about the centre
+    oy = np.arange(h, dtype=np.float64)[None, :, None] - cy - shift_y[:, None, None]
+    ox = np.arange(w, dtype=np.float64)[None, None, :] - cx - shift_x[:, None, None]
+    cos, sin = (np.cos(angle) / scale)[:, None, None], (np.sin(angle) / scale)[:, None, None]
+    sy = cos * oy - sin * ox + cy
+    sx = sin * oy + cos * ox + cx
+    y0, x0 = np.floor(sy), np.floor(sx)
+    fy, fx = sy - y0, sx - x0
+    # a one-pixel zero border; every position outside reads it (clipped indices)
+    padded = np.zeros((n, h + 2, w + 2), dtype=np.float64)
+    padded[:, 1:-1, 1:-1] = images
+    flat = padded.reshape(n, -1)
+    yi0 = np.clip(y0.astype(np.int64) + 1, 0, h + 1)
+    yi1 = np.clip(y0.astype(np.int64) + 2, 0, h + 1)
+    xi0 = np.clip(x0.astype(np.int64) + 1, 0, w + 1)
+    xi1 = np.clip(x0.astype(np.int64) + 2, 0, w + 1)
+    rows = np.arange(n)[:, None, None]
+
+    def at(yi, xi):
+        return flat[rows, yi * (w + 2) + xi]
+
+    top = at(yi0, xi0) * (1 - fx) + at(yi0, xi1) * fx
+    bottom = at(yi1, xi0) * (1 - fx) + at(yi1, xi1) * fx
+    out = top * (1 - fy) + bottom * fy
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+class WeightEMA:
+    """An exponential moving average of a model's parameters and float buffers (BatchNorm running
+    statistics), kept in a second model of the same class: ``average <- d * average + (1 - d) * live``
+    after every optimizer step, with ``d = min(decay, (1 + t) / (10 + t))`` at update ``t`` (so the
+    first steps are not dominated by the random initialisation). Integer buffers are copied.
+    The averaged network is the one evaluated and exported; ``state_dict`` / ``load_state_dict``
+    (its arrays and the update count) go into the checkpoint so ``--resume`` stays bit-identical."""
+
+    def __init__(self, model, decay, factory):
+        self.decay, self.updates = float(decay), 0
+        state = get_rng_state()  # building the copy must not consume the run's random numbers
+        self.model = factory()
+        set_rng_state(state)
+        self.model.load_state_dict(model.state_dict())
+        self.model.eval()
+
+    def update(self, model):
+        self.updates += 1
+        d = np.float32(min(self.decay, (1 + self.updates) / (10 + self.updates)))
+        averaged = self.model.state_dict(keep_vars=True)
+        for key, live in model.state_dict(keep_vars=True).items():
+            target, source = averaged[key].numpy(), live.numpy()
+            if target.dtype.kind == "f":
+                target *= d
+                target += (np.float32(1) - d) * source
+            else:
+                target[...] = source
+
+    def state_dict(self):
+        return self.model.state_dict()
+
+    def load_state_dict(self, arrays, updates):
+        self.model.load_state_dict(arrays)
+        self.updates = int(updates)
+
+
 def evaluate_model(model, images, labels, batch_size=1000):
     """(mean loss, accuracy) of ``model`` on uint8 images (N, 28, 28), in eval mode, batched."""
     model.eval()
@@ -110,6 +191,8 @@ def resolve_config(args):
         "momentum": given.get("momentum", defaults["momentum"] if optimizer == "sgd" else 0.0),
         "schedule": given.get("schedule", defaults["schedule"]),
         "augment": given.get("augment", defaults["augment"]),
+        "label_smoothing": given.get("label_smoothing", defaults["label_smoothing"]),
+        "ema": given.get("ema", defaults["ema"]),
         "seed": given.get("seed", 0),
         "limit": given.get("limit"),
     }
@@ -146,8 +229,14 @@ class Run:
     history: list
     start_epoch: int
     stop: int
+    ema: object = None
     train_seconds: float = 0.0
     steps: int = 0
+
+    @property
+    def eval_model(self):
+        """The network that is evaluated, checkpointed as the weights and exported: the EMA, if any."""
+        return self.ema.model if self.ema is not None else self.model
 
     @property
     def epochs(self):
@@ -177,15 +266,17 @@ def setup_run(config, resumed, args, out):
     model = MODELS[config["model"]]()
     batches = BatchIterator(train_x, train_y, batch_size=config["batch_size"], shuffle=True)
     opt, sched = make_optimizer(config, model, len(batches))
+    decay = config.get("ema") or 0.0  # checkpoints written before EMA existed have no "ema"
+    ema = WeightEMA(model, decay, MODELS[config["model"]]) if decay > 0 else None
     history, start_epoch = [], 0
     if resumed is not None:
-        history, start_epoch = restore_checkpoint(resumed, model, opt, sched, args.resume)
+        history, start_epoch = restore_checkpoint(resumed, model, opt, sched, args.resume, ema)
         log(args, f"resuming {args.resume} after epoch {start_epoch} of {config['epochs']}")
     epochs = config["epochs"]
     stop = min(epochs, args.stop_after) if args.stop_after else epochs
     if start_epoch >= epochs:
         log(args, f"{args.resume} already holds all {epochs} epochs; nothing to train")
-    return Run(config, model, batches, opt, sched, len(train_x), test_x, test_y, out, history, start_epoch, stop)
+    return Run(config, model, batches, opt, sched, len(train_x), test_x, test_y, out, history, start_epoch, stop, ema)
 
 
 # ------------------------------------------------------------------------------------- epochs
@@ -201,7 +292,7 @@ def _train_step(run, xb, yb):
     """Forward, backward, optimizer and schedule step; returns (loss, correct predictions), or
     (loss, None) without stepping when the loss is NaN/inf."""
     logits = run.model(Tensor(normalize(xb)))
-    loss = logits.cross_entropy(yb)
+    loss = logits.cross_entropy(yb, label_smoothing=run.config.get("label_smoothing") or 0.0)
     value = float(loss.item())
     if not math.isfinite(value):
         return value, None
@@ -210,6 +301,8 @@ def _train_step(run, xb, yb):
     run.opt.step()
     if run.sched is not None:
         run.sched.step()
+    if run.ema is not None:
+        run.ema.update(run.model)
     return value, int((logits.numpy().argmax(axis=1) == yb).sum())
 
 
@@ -225,7 +318,7 @@ def train_epoch(run, epoch, show_progress):
     try:
         for step, (xb, yb) in enumerate(run.batches, 1):
             if run.config["augment"]:
-                xb = random_shift(xb, 2, rng)
+                xb = random_affine(xb, rng, **AUGMENT)
             value, hits = _train_step(run, xb, yb)
             if hits is None:
                 raise Diverged(epoch, step, len(run.batches), value)
@@ -248,7 +341,7 @@ def finish_epoch(run, args, epoch, loss_sum, correct, seen, epoch_start):
     epoch_train = time.perf_counter() - epoch_start
     run.train_seconds += epoch_train
     run.steps += len(run.batches)
-    test_loss, test_acc = evaluate_model(run.model, run.test_x, run.test_y)
+    test_loss, test_acc = evaluate_model(run.eval_model, run.test_x, run.test_y)
     previous_elapsed = run.history[-1]["elapsed"] if run.history else 0.0
     ms_per_step = 1000 * epoch_train / len(run.batches)
     run.history.append({
@@ -257,7 +350,7 @@ def finish_epoch(run, args, epoch, loss_sum, correct, seen, epoch_start):
         "train_seconds": round(epoch_train, 3), "ms_per_step": round(ms_per_step, 3),
         "elapsed": round(previous_elapsed + time.perf_counter() - epoch_start, 3),
     })
-    save_checkpoint(run.out, run.model, run.opt, run.sched, run.config, epoch, run.history)
+    save_checkpoint(run.out, run.model, run.opt, run.sched, run.config, epoch, run.history, run.ema)
     log(args, f"epoch {epoch}/{run.epochs}: train loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}% | "
               f"test loss {test_loss:.4f} acc {100 * test_acc:.2f}% ({run.n_test} images) | "
               f"{epoch_train:.1f} s, {ms_per_step:.1f} ms/step | checkpoint {run.out}")
