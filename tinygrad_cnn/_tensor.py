@@ -16,6 +16,7 @@ import numpy as np
 
 from . import parallel
 from ._args import numeric_dtype
+from ._graph import topological_order
 from ._tensor_convert import ConvertMethods
 from ._tensor_math import MathMethods
 from ._tensor_reduce import ReduceMethods
@@ -315,7 +316,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
         """The reverse walk of `backward`: each op's backward, gradients summed per tensor."""
         grads = {self: gradient}
         owned = set()  # tensors whose entry in grads is an array we allocated (safe to add into)
-        for node in reversed(_topological_order(self)):
+        for node in reversed(topological_order([self], follow=_requires_grad)):
             grad = grads.pop(node, None)
             if grad is None:
                 continue
@@ -377,6 +378,10 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, ConvertMethods):
 register_tensor_type(Tensor)  # Function.apply wraps its inputs and results in this class
 
 
+def _requires_grad(tensor):
+    return tensor.requires_grad
+
+
 def _cast_back(op, result, dtype):
     """An in-place op's result in the tensor's own dtype: float64 into float32 is fine, as in
     PyTorch, but a float result into an integer tensor (or an int into bool) is refused."""
@@ -399,24 +404,3 @@ def _input_gradient(name, g, parent):
             f"{name}.backward returned a gradient of shape {g.shape} for an input of shape {parent.shape}"
         ) from None
     return g if g.dtype == parent.dtype else g.astype(parent.dtype)
-
-
-def _topological_order(root):
-    """Tensors of root's graph that require grad, every input before the ops that use it.
-
-    Iterative depth-first search (no recursion, so a 100,000-op chain is fine).
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        if node._ctx is not None:
-            stack.extend((p, False) for p in node._ctx.parents if p.requires_grad and p not in visited)
-    return order

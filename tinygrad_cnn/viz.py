@@ -27,6 +27,7 @@ import shutil
 import subprocess
 from typing import NamedTuple, Optional
 
+from ._graph import topological_order
 from ._tensor import Tensor
 from .files import remove_if_there, temp_path_beside
 from .nn.module import Parameter
@@ -110,24 +111,11 @@ def graph(tensor, show_shapes=True, names=None):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"viz: expected a Tensor, got {type(tensor).__name__}")
     name_of = _name_map(names)
-    node_id = {}  # id(tensor) -> node id, once the tensor's node is emitted
-    visited = set()
-    keep = []  # the tensors seen, so that their id()s stay unique while we work
+    node_id = {}  # id(tensor) -> node id
     nodes, edges = [], []
     n_ops = 0
     freed = False
-    stack = [(tensor, False)]
-    while stack:  # iterative depth-first search, post-order: inputs are emitted before their users
-        t, done = stack.pop()
-        if not done:
-            if id(t) in visited:
-                continue
-            visited.add(id(t))
-            keep.append(t)
-            stack.append((t, True))
-            if t._ctx is not None:
-                stack.extend((p, False) for p in reversed(t._ctx.parents) if id(p) not in visited)
-            continue
+    for t in topological_order([tensor]):  # inputs come before their users
         ctx = t._ctx
         op = None
         if ctx is not None:

@@ -12,6 +12,7 @@ inner modules run first, so each node goes to the innermost module that computed
 """
 import numpy as np
 
+from .._graph import topological_order
 from .._tensor import Tensor
 from ..grad_mode import enable_grad
 
@@ -29,31 +30,12 @@ class Trace:
 
     def __init__(self, inputs, outputs, modules, names):
         self.inputs, self.outputs, self.modules, self.names = inputs, outputs, modules, names
-        self.order = _topological(outputs)
+        self.order = [t for t in topological_order(outputs) if t._ctx is not None]  # the op-made ones
 
     def where(self, tensor):
         """'module 'features.0' (Conv2d)' for error messages."""
         name, kind = self.modules.get(id(tensor._ctx), ("", "the model's own forward"))
         return f"module '{name}' ({kind})" if name else f"{kind}"
-
-
-def _topological(outputs):
-    """Op-made Tensors reachable from ``outputs``, each after its parents (iterative DFS)."""
-    order, seen = [], set()
-    stack = [(t, False) for t in outputs]
-    while stack:
-        t, done = stack.pop()
-        if t._ctx is None:
-            continue
-        if done:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        stack.extend((p, False) for p in reversed(t._ctx.parents) if id(p) not in seen)
-    return order
 
 
 def _tensors(value):
