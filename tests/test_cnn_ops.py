@@ -1,70 +1,29 @@
 """Tests for the CNN ops: conv2d, max_pool2d, avg_pool2d, softmax, log_softmax, cross_entropy.
 
-Gradients: float64 gradchecks over hypothesis-drawn geometries. Forward values: slow loop
-references written here (one output pixel at a time) on random inputs, plus the worked numbers
-of the issue (the Sobel filter, the MNIST shapes, uniform-logit cross entropy)."""
+Gradients: float64 gradchecks over hypothesis-drawn geometries. Forward values: the slow loop
+references of tinygrad_cnn.testing (one output pixel at a time; cross entropy's is written here) on
+random inputs, plus the worked numbers of the issue (the Sobel filter, the MNIST shapes,
+uniform-logit cross entropy)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor
-from tinygrad_cnn.testing import arrays, assert_gradcheck, conv_args, pool_args, shapes, tensors
-
-
-def pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
+from tinygrad_cnn.testing import (
+    arrays,
+    assert_gradcheck,
+    conv_args,
+    pool_args,
+    reference_avg_pool2d,
+    reference_conv2d,
+    reference_max_pool2d,
+    shapes,
+    tensors,
+)
 
 # ----------------------------------------------------------------------------------------------
-# slow, obviously-correct references
-
-
-def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """out[n, o, i, j] = sum(w[o] * the dilated patch of x under output pixel (i, j)) + b[o].
-    (Cross-correlation, like PyTorch. 'same' puts an odd padding's extra row/column at the
-    bottom/right, as PyTorch does.)"""
-    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
-    oc, cg, kh, kw = w.shape
-    if padding == "valid":
-        top = bottom = left = right = 0
-    elif padding == "same":
-        top, left = dh * (kh - 1) // 2, dw * (kw - 1) // 2
-        bottom, right = dh * (kh - 1) - top, dw * (kw - 1) - left
-    else:
-        (top, left) = pair(padding)
-        bottom, right = top, left
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    n, c, h, wid = xp.shape
-    out_h, out_w = (h - dh * (kh - 1) - 1) // sh + 1, (wid - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, oc, out_h, out_w))
-    per_group = oc // groups
-    for s in range(n):
-        for o in range(oc):
-            g = o // per_group
-            for i in range(out_h):
-                for j in range(out_w):
-                    patch = xp[s, g * cg:(g + 1) * cg,
-                               i * sh: i * sh + dh * (kh - 1) + 1: dh,
-                               j * sw: j * sw + dw * (kw - 1) + 1: dw]
-                    out[s, o, i, j] = np.sum(patch * w[o]) + (0.0 if b is None else b[o])
-    return out
-
-
-def pool_reference(x, kernel_size, stride=None, padding=0, kind="max"):
-    """Max or mean (zero padding counted, PyTorch's default) over each window."""
-    (kh, kw) = pair(kernel_size)
-    (sh, sw) = (kh, kw) if stride is None else pair(stride)
-    (ph, pw) = pair(padding)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf if kind == "max" else 0.0)
-    n, c, h, w = xp.shape
-    out_h, out_w = (h - kh) // sh + 1, (w - kw) // sw + 1
-    out = np.zeros((n, c, out_h, out_w))
-    for i in range(out_h):
-        for j in range(out_w):
-            window = xp[:, :, i * sh: i * sh + kh, j * sw: j * sw + kw]
-            out[:, :, i, j] = window.max(axis=(2, 3)) if kind == "max" else window.mean(axis=(2, 3))
-    return out
+# a slow, obviously-correct reference (conv and pooling: reference_* of tinygrad_cnn.testing)
 
 
 def cross_entropy_reference(logits, target, reduction="mean", label_smoothing=0.0):
@@ -115,7 +74,7 @@ def test_conv2d_gradcheck_large_kernels(args, data):
 def test_conv2d_forward_matches_the_loop_reference(args, data):
     x, w, b = make_conv_inputs(args, data, requires_grad=False)
     out = x.conv2d(w, b, **args.kwargs)
-    expected = conv2d_reference(x.numpy(), w.numpy(), None if b is None else b.numpy(), **args.kwargs)
+    expected = reference_conv2d(x, w, b, **args.kwargs)
     assert out.shape == expected.shape and out.dtype == np.float64
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-10)
 
@@ -134,7 +93,7 @@ def test_conv2d_gradcheck_special_layouts(x_shape, w_shape, kwargs):
     w = Tensor(rng.standard_normal(w_shape), requires_grad=True)
     b = Tensor(rng.standard_normal(w_shape[0]), requires_grad=True)
     np.testing.assert_allclose(x.conv2d(w, b, **kwargs).numpy(),
-                               conv2d_reference(x.numpy(), w.numpy(), b.numpy(), **kwargs), rtol=1e-10, atol=1e-10)
+                               reference_conv2d(x, w, b, **kwargs), rtol=1e-10, atol=1e-10)
     assert_gradcheck(lambda x, w, b: x.conv2d(w, b, **kwargs), x, w, b)
 
 
@@ -171,7 +130,7 @@ def test_sobel_worked_example():
     same = Tensor(image).conv2d(Tensor(sobel), padding="same")
     assert same.shape == (1, 1, 4, 4)
     assert same.numpy()[0, 0, 1, 1] == 29
-    np.testing.assert_array_equal(same.numpy(), conv2d_reference(image, sobel, padding=1))
+    np.testing.assert_array_equal(same.numpy(), reference_conv2d(image, sobel, padding=1))
 
 
 def test_same_padding_with_an_even_kernel_pads_bottom_and_right():
@@ -254,7 +213,7 @@ def test_conv2d_errors():
 def test_max_pool2d_gradcheck_and_forward(args, data):
     x = data.draw(tensors(args.input_shape, unique=True), label="x")
     out = x.max_pool2d(**args.kwargs)
-    np.testing.assert_array_equal(out.numpy(), pool_reference(x.numpy(), **args.kwargs, kind="max"))
+    np.testing.assert_array_equal(out.numpy(), reference_max_pool2d(x, **args.kwargs))
     assert_gradcheck(lambda t: t.max_pool2d(**args.kwargs), x)
 
 
@@ -263,8 +222,7 @@ def test_max_pool2d_gradcheck_and_forward(args, data):
 def test_avg_pool2d_gradcheck_and_forward(args, data):
     x = data.draw(tensors(args.input_shape), label="x")
     out = x.avg_pool2d(**args.kwargs)
-    np.testing.assert_allclose(out.numpy(), pool_reference(x.numpy(), **args.kwargs, kind="avg"), rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(out.numpy(), reference_avg_pool2d(x, **args.kwargs), rtol=1e-12, atol=1e-15)
     assert_gradcheck(lambda t: t.avg_pool2d(**args.kwargs), x)
 
 
@@ -272,9 +230,9 @@ def test_avg_pool2d_gradcheck_and_forward(args, data):
 @given(pool_args(max_batch=3, max_channels=3, max_kernel=4, max_stride=4, max_extra=8), st.data())
 def test_pools_forward_on_larger_inputs(args, data):
     x = data.draw(arrays(args.input_shape), label="x")
-    for kind in ("max", "avg"):
+    for kind, reference in (("max", reference_max_pool2d), ("avg", reference_avg_pool2d)):
         out = getattr(Tensor(x), f"{kind}_pool2d")(**args.kwargs)
-        np.testing.assert_allclose(out.numpy(), pool_reference(x, **args.kwargs, kind=kind), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(out.numpy(), reference(x, **args.kwargs), rtol=1e-12, atol=1e-15)
 
 
 def test_max_pool_gradient_with_ties_goes_to_the_first_maximum():

@@ -2,8 +2,8 @@
 layers, without torch (interpolate, Conv2d's padding modes and the other new layers:
 test_conv_pool_extra_nn.py).
 
-Gradients: float64 gradchecks over hypothesis-drawn shapes and arguments. Forward values: slow
-references written here (one output or input element at a time) and hand-computed cases.
+Gradients: float64 gradchecks over hypothesis-drawn shapes and arguments. Forward values: the slow
+references of tinygrad_cnn.testing (one output or input pixel at a time) and hand-computed cases.
 Errors: type and message. Layers: reprs, parameter shapes, init bounds, state_dict keys.
 """
 import math
@@ -15,74 +15,15 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import Tensor, nn
-from tinygrad_cnn.testing import arrays, assert_gradcheck, tensors
-
-# ----------------------------------------------------------------------------------------------
-# slow references
-
-
-def ref_conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation):
-    """Scatter every input element times its kernel into the (uncropped) output, then crop."""
-    n, cin, h, wd = x.shape
-    _, ocg, kh, kw = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + output_padding[0] + 1
-    ow = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + output_padding[1] + 1
-    full = np.zeros((n, ocg * groups, oh + 2 * ph + sh * h + dh * kh, ow + 2 * pw + sw * wd + dw * kw))
-    cg = cin // groups
-    for c in range(cin):
-        g = c // cg
-        for i in range(kh):
-            for j in range(kw):
-                for y in range(h):
-                    for z in range(wd):
-                        target = full[:, g * ocg:(g + 1) * ocg, y * sh + i * dh, z * sw + j * dw]
-                        target += x[:, c, y, z, None] * w[c, :, i, j]
-    out = full[:, :, ph:ph + oh, pw:pw + ow]
-    return out + (0 if b is None else b[None, :, None, None])
-
-
-def pool_out(size, k, s, p, d, ceil):
-    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
-    return out - 1 if ceil and (out - 1) * s >= size + p else out
-
-
-def ref_max_pool(x, k, s, p, d, ceil):
-    """Values and flat indices, torch's loop: the first element > the running max (or NaN) wins."""
-    n, c, h, w = x.shape
-    oh, ow = pool_out(h, k[0], s[0], p[0], d[0], ceil), pool_out(w, k[1], s[1], p[1], d[1], ceil)
-    values, index = np.full((n, c, oh, ow), -np.inf), np.zeros((n, c, oh, ow), dtype=np.int64)
-    for a in range(oh):
-        for b in range(ow):
-            rows = [a * s[0] - p[0] + i * d[0] for i in range(k[0])]
-            cols = [b * s[1] - p[1] + j * d[1] for j in range(k[1])]
-            rows, cols = [r for r in rows if 0 <= r < h], [q for q in cols if 0 <= q < w]
-            index[:, :, a, b] = rows[0] * w + cols[0]
-            for r in rows:
-                for q in cols:
-                    v = x[:, :, r, q]
-                    better = (v > values[:, :, a, b]) | np.isnan(v)
-                    values[:, :, a, b] = np.where(better, v, values[:, :, a, b])
-                    index[:, :, a, b] = np.where(better, r * w + q, index[:, :, a, b])
-    return values, index
-
-
-def ref_avg_pool(x, k, s, p, ceil, count_include_pad, divisor_override):
-    """torch's divisors: the window clipped to the padded input (with padding) or to the input."""
-    n, c, h, w = x.shape
-    oh, ow = pool_out(h, k[0], s[0], p[0], 1, ceil), pool_out(w, k[1], s[1], p[1], 1, ceil)
-    out = np.zeros((n, c, oh, ow))
-    for a in range(oh):
-        for b in range(ow):
-            r0, q0 = a * s[0] - p[0], b * s[1] - p[1]
-            r1, q1 = min(r0 + k[0], h + p[0]), min(q0 + k[1], w + p[1])
-            size = (r1 - r0) * (q1 - q0)
-            r0, q0, r1, q1 = max(r0, 0), max(q0, 0), min(r1, h), min(q1, w)
-            total = x[:, :, r0:r1, q0:q1].sum(axis=(2, 3))
-            divisor = divisor_override or (size if count_include_pad else (r1 - r0) * (q1 - q0))
-            out[:, :, a, b] = total / divisor
-    return out
-
+from tinygrad_cnn.testing import (
+    arrays,
+    assert_gradcheck,
+    reference_avg_pool2d,
+    reference_conv_transpose2d,
+    reference_max_pool2d,
+    reference_pool_output_size,
+    tensors,
+)
 
 # ----------------------------------------------------------------------------------------------
 # strategies
@@ -121,7 +62,7 @@ def pool_cases(draw, dilated=True, max_side=6, disjoint=False):
     ceil = draw(st.booleans()) and not disjoint
     size = (draw(st.integers(1, max_side)), draw(st.integers(1, max_side)))
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
-        out = pool_out(n, k, s, p, d, ceil)
+        out = reference_pool_output_size(n, k, s, p, d, ceil)
         assume(out >= 1)
         assume(all(any(0 <= o * s - p + i * d < n for i in range(k)) for o in range(out)))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + size
@@ -139,9 +80,7 @@ def test_conv_transpose2d_forward_and_gradcheck(args, data):
     w = data.draw(tensors(args["w"]), label="w")
     b = data.draw(tensors(args["b"]), label="b") if args["b"] else None
     out = F.conv_transpose2d(x, w, b, **args["kwargs"])
-    expected = ref_conv_transpose(x.numpy(), w.numpy(), None if b is None else b.numpy(),
-                                  **{k: args["kwargs"][k] for k in ("stride", "padding", "output_padding", "groups",
-                                                                    "dilation")})
+    expected = reference_conv_transpose2d(x, w, b, **args["kwargs"])
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
     inputs = (x, w) if b is None else (x, w, b)
     assert_gradcheck(lambda *t: F.conv_transpose2d(*t, **args["kwargs"]), *inputs)
@@ -248,7 +187,7 @@ def test_max_pool2d_general_forward_indices_and_gradcheck(case, data):
     shape, kernel, stride, padding, dilation, ceil = case
     x = data.draw(tensors(shape, unique=True), label="x")
     out, index = F.max_pool2d(x, kernel, stride, padding, dilation, ceil, return_indices=True)
-    values, expected_index = ref_max_pool(x.numpy(), kernel, stride, padding, dilation, ceil)
+    values, expected_index = reference_max_pool2d(x, kernel, stride, padding, dilation, ceil, return_indices=True)
     np.testing.assert_array_equal(out.numpy(), values)
     np.testing.assert_array_equal(index.numpy(), expected_index)
     assert index.dtype == np.int64 and not index.requires_grad
@@ -264,7 +203,7 @@ def test_max_pool2d_ties_and_nan_follow_torchs_loop(case, data):
         x.flat[data.draw(st.integers(0, x.size - 1), label="where")] = np.nan
     t = Tensor(x, requires_grad=True)
     out, index = F.max_pool2d(t, kernel, stride, padding, dilation, ceil, return_indices=True)
-    values, expected_index = ref_max_pool(x, kernel, stride, padding, dilation, ceil)
+    values, expected_index = reference_max_pool2d(x, kernel, stride, padding, dilation, ceil, return_indices=True)
     np.testing.assert_array_equal(out.numpy(), values)
     np.testing.assert_array_equal(index.numpy(), expected_index)
     g = np.arange(1.0, out.numel() + 1).reshape(out.shape)
@@ -359,7 +298,7 @@ def test_avg_pool2d_ceil_mode_divisors_and_gradcheck(case, count_include_pad, di
     shape, kernel, stride, padding, _, ceil = case
     x = data.draw(tensors(shape), label="x")
     run = lambda t: F.avg_pool2d(t, kernel, stride, padding, ceil, count_include_pad, divisor)  # noqa: E731
-    expected = ref_avg_pool(x.numpy(), kernel, stride, padding, ceil, count_include_pad, divisor)
+    expected = reference_avg_pool2d(x, kernel, stride, padding, ceil, count_include_pad, divisor)
     np.testing.assert_allclose(run(x).numpy(), expected, rtol=1e-12, atol=1e-14)
     assert_gradcheck(run, x)
 

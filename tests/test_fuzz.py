@@ -2,8 +2,9 @@
 nn layer, optimizer and file reader.
 
 The contract checked on every call: it either returns a *correct* result (the shape and values of
-a NumPy reference computed here, and for differentiable results a backward pass that gives each
-input a gradient of its own shape), or it raises a *clear* error:
+a NumPy reference computed here, or for conv and pooling by tinygrad_cnn.testing's slow references,
+and for differentiable results a backward pass that gives each input a gradient of its own shape),
+or it raises a *clear* error:
 
 * ValueError (wrong shapes or values) or TypeError (wrong types), a builtin class and never a
   NumPy subclass such as AxisError or UFuncTypeError leaking out of the internals;
@@ -36,7 +37,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_cnn as tg
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.data import read_idx
-from tinygrad_cnn.testing import conv_args, pool_args
+from tinygrad_cnn.testing import conv_args, pool_args, reference_avg_pool2d, reference_conv2d, reference_max_pool2d
 
 # 60 examples per test keeps the file at a few seconds; hunt longer with e.g.
 # HYPOTHESIS_PROFILE=dev FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py
@@ -269,7 +270,8 @@ def test_binary_ops_on_tensors(name, a, b, swap):
     except ValueError:
         assert out is RAISED, "shapes that do not broadcast must be rejected"
         return
-    if out is RAISED:  # only a subtraction with a bool tensor (as torch), and integers to negative integer powers, may fail
+    # only a subtraction with a bool tensor (as torch), and integers to negative integer powers, may fail
+    if out is RAISED:
         assert (name == "sub" and np.bool_ in (a.dtype, b.dtype)) or (
             name == "pow" and a.dtype.kind in "bi" and b.dtype.kind in "bi" and (b.numpy() < 0).any())
         return
@@ -620,7 +622,8 @@ def test_conversions(a, dtype):
     assert (item is RAISED) == (a.numel() != 1)
     if item is not RAISED:
         assert item == a.numpy().reshape(()).item() and type(item) is type(a.numpy().reshape(()).item())
-    truth = attempt(lambda: bool(a), r"Boolean value of a Tensor with \d+ elements is ambiguous", allowed=(RuntimeError,))
+    truth = attempt(lambda: bool(a), r"Boolean value of a Tensor with \d+ elements is ambiguous",
+                    allowed=(RuntimeError,))
     assert (truth is RAISED) == (a.numel() != 1)
     length = attempt(lambda: len(a), r"len\(\) of a 0-d tensor")
     assert (length is RAISED) == (a.ndim == 0)
@@ -632,7 +635,8 @@ def test_conversions(a, dtype):
 
 ANOMALY_OPS = {
     "log": lambda x: x.log(), "sqrt": lambda x: x.sqrt(), "div": lambda x: 1.0 / x, "exp": lambda x: (x * 100).exp(),
-    "pow": lambda x: x ** -1.5, "softmax": lambda x: x.softmax(dim=-1), "matmul": lambda x: x @ x.T if x.ndim == 2 else x * x,
+    "pow": lambda x: x ** -1.5, "softmax": lambda x: x.softmax(dim=-1),
+    "matmul": lambda x: x @ x.T if x.ndim == 2 else x * x,
     "relu": lambda x: x.relu().sum(), "max": lambda x: x.max(), "mean": lambda x: x.mean(),
 }
 
@@ -684,28 +688,6 @@ def test_backward(a, gradient, retain, twice, same_shape):
 
 # ----------------------------------------------------------------------------------------------
 # conv2d and pooling
-
-
-def pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def naive_conv(x, w, b, stride, pads, dilation, groups):
-    (sh, sw), (dh, dw) = stride, dilation
-    top, bottom, left, right = pads
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    n, c, h, wid = xp.shape
-    oc, cg, kh, kw = w.shape
-    out_h, out_w = (h - dh * (kh - 1) - 1) // sh + 1, (wid - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, oc, out_h, out_w))
-    for o in range(oc):
-        g = o // (oc // groups)
-        for i in range(kh):
-            for j in range(kw):
-                patch = xp[:, g * cg:(g + 1) * cg, i * dh: i * dh + sh * (out_h - 1) + 1: sh,
-                           j * dw: j * dw + sw * (out_w - 1) + 1: sw]
-                out[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, i, j])
-    return out + (0 if b is None else b.reshape(1, -1, 1, 1))
 
 
 def geometry(value, minimum):
@@ -784,8 +766,7 @@ def test_conv2d(call):
     if max(pads) > 1000:  # valid, but may need more memory than there is: a clear error is fine too
         return
     assert out is not RAISED, "a valid conv2d was rejected"
-    expected = naive_conv(x.numpy(), w.numpy().astype(np.float64), None if bias is None else bias.numpy().astype(np.float64),
-                          s, pads, d, groups)
+    expected = reference_conv2d(x, w, bias, stride=s, padding=padding, dilation=d, groups=groups)
     assert_matches(out, expected, rtol=1e-3, atol=1e-3)
     assert out.dtype == np.result_type(x.dtype, w.dtype)
     assert_backward_ok(out, [x, w, bias])
@@ -822,12 +803,8 @@ def test_pooling(call, name):
         assert out is RAISED
         return
     assert out is not RAISED, f"a valid {name} was rejected"
-    fill = -np.inf if name == "max_pool2d" else 0.0
-    xp = np.pad(x.numpy().astype(np.float64), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=fill)
-    out_h, out_w = (xp.shape[2] - k[0]) // s[0] + 1, (xp.shape[3] - k[1]) // s[1] + 1
-    windows = [xp[:, :, i: i + s[0] * (out_h - 1) + 1: s[0], j: j + s[1] * (out_w - 1) + 1: s[1]]
-               for i in range(k[0]) for j in range(k[1])]
-    expected = np.max(windows, axis=0) if name == "max_pool2d" else np.mean(windows, axis=0)
+    reference = reference_max_pool2d if name == "max_pool2d" else reference_avg_pool2d
+    expected = reference(x, k, s, p)
     assert_matches(out, expected)
     assert out.dtype == x.dtype
     assert_backward_ok(out, [x])
@@ -976,9 +953,8 @@ def test_conv2d_layer(call, batch, size, x_broken):
     out = attempt(lambda: layer(x), "conv2d|Conv2d")
     if out is not RAISED:
         assert x_broken is None and out.shape[:2] == (batch, layer.out_channels)
-        expected = naive_conv(x.numpy(), layer.weight.numpy(), None if layer.bias is None else layer.bias.numpy(),
-                              layer.stride, conv_pads(layer.padding, layer.stride, layer.dilation, layer.kernel_size),
-                              layer.dilation, layer.groups)
+        expected = reference_conv2d(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.dilation,
+                                    layer.groups)
         assert_matches(out, expected, rtol=1e-3, atol=1e-4)
     elif x_broken is None and broken is None:
         k, d = layer.kernel_size, layer.dilation
@@ -1069,7 +1045,8 @@ def test_simple_layers(name, arg, x):
 @fuzz
 @given(call=break_one({"reduction": st.sampled_from(["mean", "sum", "none"]),
                        "label_smoothing": st.sampled_from([0.0, 0.2])},
-                      {"reduction": st.one_of(st.just("avg"), JUNK), "label_smoothing": st.one_of(st.floats(1.01, 2), JUNK)}),
+                      {"reduction": st.one_of(st.just("avg"), JUNK),
+                       "label_smoothing": st.one_of(st.floats(1.01, 2), JUNK)}),
        logits=mostly(tensors(dtype=np.float32, shape=(3, 4)), st.one_of(tensors(max_dims=3, max_side=3), JUNK)),
        target=mostly(st.lists(st.integers(0, 3), min_size=3, max_size=3), st.lists(st.integers(-1, 5), max_size=4)))
 def test_cross_entropy_loss_layer(call, logits, target):
@@ -1095,8 +1072,8 @@ BAD_HYPER = st.one_of(st.floats(-2, -1e-6), st.sampled_from([float("inf"), float
 @fuzz
 @given(cls=st.sampled_from(["SGD", "Adam", "AdamW"]),
        call=break_one({"lr": HYPER, "weight_decay": HYPER},
-                      {"lr": BAD_HYPER, "weight_decay": BAD_HYPER, "params": st.sampled_from(["none", "empty", "tensor",
-                                                                                              "ints", "nonleaf", "twice"])}),
+                      {"lr": BAD_HYPER, "weight_decay": BAD_HYPER,
+                       "params": st.sampled_from(["none", "empty", "tensor", "ints", "nonleaf", "twice"])}),
        sgd=break_one({"momentum": HYPER, "nesterov": st.booleans()}, {"momentum": BAD_HYPER}),
        adam=break_one({"betas": st.tuples(HYPER, HYPER), "eps": HYPER},
                       {"betas": st.one_of(st.tuples(BAD_HYPER, HYPER), st.tuples(HYPER, st.floats(1, 2)), JUNK),

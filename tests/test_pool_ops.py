@@ -1,4 +1,5 @@
-"""Tests for ops/pad.py, ops/adaptive_pool.py and one_hot (ops/embedding.py): pad (every mode), adaptive average and max pooling (1-D and 2-D), one_hot.
+"""Tests for ops/pad.py, ops/adaptive_pool.py and one_hot (ops/embedding.py): pad (every mode),
+adaptive average and max pooling (1-D and 2-D), one_hot.
 
 Gradients: float64 gradchecks over hypothesis-drawn shapes, pads (negative and asymmetric ones
 included) and output sizes (dividing the input or not, larger than it, None entries). Forward
@@ -81,13 +82,13 @@ def pad_reference(x, widths, mode, value=0.0):
     pairs = [(0, 0)] * x.ndim
     for i in range(len(widths) // 2):
         pairs[x.ndim - 1 - i] = (widths[2 * i], widths[2 * i + 1])
-    crop = tuple(slice(max(0, -l), x.shape[a] + min(0, r)) for a, (l, r) in enumerate(pairs))
-    grow = [(max(0, l), max(0, r)) for l, r in pairs]
+    crop = tuple(slice(max(0, -left), x.shape[a] + min(0, right)) for a, (left, right) in enumerate(pairs))
+    grow = [(max(0, left), max(0, right)) for left, right in pairs]
     if mode == "circular":
         return np.pad(x[crop], grow, mode="wrap")
     kwargs = {"constant_values": value} if mode == "constant" else {}
     padded = np.pad(x, grow, mode={"constant": "constant", "reflect": "reflect", "replicate": "edge"}[mode], **kwargs)
-    cut = tuple(slice(max(0, -l), padded.shape[a] + min(0, r)) for a, (l, r) in enumerate(pairs))
+    cut = tuple(slice(max(0, -left), padded.shape[a] + min(0, right)) for a, (left, right) in enumerate(pairs))
     return padded[cut]
 
 
@@ -238,7 +239,8 @@ def test_pad_errors():
         pad(x, (3, 0), mode="reflect")
     with pytest.raises(ValueError, match="mode='replicate' needs non-empty dimensions"):
         pad(Tensor(np.ones((1, 0, 3))), (1, 1), mode="replicate")
-    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) crops 4 elements from dimension 2, which has only 3"):
+    with pytest.raises(ValueError,
+                       match=r"pad: padding \(-2, -2\) crops 4 elements from dimension 2, which has only 3"):
         pad(x, (-2, -2))
     with pytest.raises(ValueError, match=r"pad: padding \(5, -4\) crops 4 elements from dimension 2"):
         pad(x, (5, -4))  # torch crops before it pads
