@@ -302,7 +302,8 @@ def test_nan_loss_stops_and_leaves_the_checkpoint_untouched(data_dir, tmp_path, 
     assert out.read_bytes() == before
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
 def test_huge_learning_rate_diverges_cleanly(data_dir, tmp_path, capsys):
     out = tmp_path / "huge.safetensors"
     with pytest.raises(SystemExit) as exc:
@@ -337,7 +338,8 @@ def test_clear_errors_not_tracebacks(data_dir, tmp_path, capsys):
         return exc.value.code
 
     missing = tmp_path / "nope.safetensors"
-    assert str(missing) in error(["evaluate", "--weights", missing]) and "does not exist" in error(["evaluate", "--weights", missing])
+    message = error(["evaluate", "--weights", missing])
+    assert str(missing) in message and "does not exist" in message
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"this is not a safetensors file at all")
     assert str(corrupt) in error(["evaluate", "--weights", corrupt, "--data-dir", data_dir])

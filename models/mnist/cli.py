@@ -42,7 +42,8 @@ def _number(kind, positive=True):
 def _train_paths(args, name):
     """(checkpoint path, export path), checked before any work; creates the checkpoint's directory."""
     out = Path(args.out or (args.resume if args.resume else f"checkpoints/mnist_{name}.safetensors"))
-    export = Path(args.export) if args.export else out.with_name(out.name.removesuffix(".safetensors") + ".weights.safetensors")
+    default_export = out.with_name(out.name.removesuffix(".safetensors") + ".weights.safetensors")
+    export = Path(args.export) if args.export else default_export
     if export.resolve() == out.resolve():
         fail(f"--export {export} would overwrite the checkpoint --out {out}; choose another path")
     if args.plot:
@@ -189,11 +190,13 @@ def _add_train_parser(sub):
     t.add_argument("--epochs", type=_number(int), help="number of epochs (cnn: 12, seed: 3)")
     t.add_argument("--batch-size", type=_number(int), help="images per step (cnn: 128, seed: 32)")
     t.add_argument("--lr", type=_number(float),
-                   help="learning rate; the peak one with --schedule onecycle (cnn: adam 0.006, sgd 0.1; seed: adam 0.001, sgd 0.01)")
+                   help="learning rate; the peak one with --schedule onecycle "
+                        "(cnn: adam 0.006, sgd 0.1; seed: adam 0.001, sgd 0.01)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), help="(cnn: adam, seed: adam)")
     t.add_argument("--momentum", type=_number(float, positive=False),
                    help="SGD momentum (cnn: 0.9, seed: 0 = plain SGD); cycled 0.85-0.95 by onecycle")
-    t.add_argument("--schedule", choices=("onecycle", "constant"), help="learning-rate schedule (cnn: onecycle, seed: constant)")
+    t.add_argument("--schedule", choices=("onecycle", "constant"),
+                   help="learning-rate schedule (cnn: onecycle, seed: constant)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotations (+-10 degrees), scalings (+-10%%) and shifts (+-2 px) of the training "
                         "images (cnn: on, seed: off)")
@@ -202,7 +205,8 @@ def _add_train_parser(sub):
     t.add_argument("--ema", type=_number(float, positive=False), metavar="DECAY",
                    help="decay of the exponential moving average of the weights, which is evaluated and "
                         "exported; 0 = no averaging (cnn: 0.999, seed: 0)")
-    t.add_argument("--seed", type=_number(int, positive=False), help="seed of the library RNG: init, shuffling, augmentation, dropout (default 0)")
+    t.add_argument("--seed", type=_number(int, positive=False),
+                   help="seed of the library RNG: init, shuffling, augmentation, dropout (default 0)")
     t.add_argument("--data-dir", metavar="DIR",
                    help="a directory with the four MNIST-format IDX files (raw or .gz); default: the shipped copy")
     t.add_argument("--limit", type=_number(int),
@@ -264,7 +268,8 @@ def _add_use_parsers(sub):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m models.mnist", description="Train, evaluate and use MNIST digit classifiers.")
+    parser = argparse.ArgumentParser(prog="python -m models.mnist",
+                                     description="Train, evaluate and use MNIST digit classifiers.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(sub)
     _add_use_parsers(sub)

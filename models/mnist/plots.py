@@ -40,7 +40,8 @@ def plot_history(history, path, title, augmented=False):
     plt = import_pyplot("--plot")
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train loss (running" + (", augmented)" if augmented else ")"))
+    running = "(running" + (", augmented)" if augmented else ")")
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label=f"train loss {running}")
     ax_loss.plot(epochs, [h["test_loss"] for h in history], "s-", label="test loss")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("cross-entropy loss")
@@ -48,7 +49,8 @@ def plot_history(history, path, title, augmented=False):
     ax_loss.legend()
     ax_loss.grid(alpha=0.3)
     ax_acc.plot(epochs, [100 * h["test_accuracy"] for h in history], "o-", color="tab:green", label="test accuracy")
-    ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], "^--", color="tab:gray", label="train accuracy (running" + (", augmented)" if augmented else ")"))
+    ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], "^--", color="tab:gray",
+                label=f"train accuracy {running}")
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("accuracy (%)")
     ax_acc.legend()
