@@ -68,9 +68,10 @@ def test_torch_exported_mnist_cnn(tmp_path):
     def block(cin, cout):
         return [tn.Conv2d(cin, cout, 3, padding=1, bias=False), tn.BatchNorm2d(cout), tn.ReLU()]
 
-    features = tn.Sequential(*block(1, 32), tn.MaxPool2d(2), *block(32, 64), tn.MaxPool2d(2))
+    features = tn.Sequential(*block(1, 32), tn.MaxPool2d(2), *block(32, 64), tn.MaxPool2d(2),
+                             *block(64, 128), tn.MaxPool2d(2))
     ref = tn.Module()
-    ref.features, ref.flatten, ref.dropout, ref.fc = features, tn.Flatten(), tn.Dropout(0.1), tn.Linear(64 * 49, 10)
+    ref.features, ref.flatten, ref.dropout, ref.fc = features, tn.Flatten(), tn.Dropout(0.1), tn.Linear(128 * 9, 10)
     ref.forward = lambda x: ref.fc(ref.dropout(ref.flatten(ref.features(x))))
     model, _ = load_weights()
     ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
