@@ -319,6 +319,8 @@ def test_huge_learning_rate_diverges_cleanly(data_dir, tmp_path, capsys):
     (["train", "--batch-size", "-3"], "--batch-size: must be a positive integer"),
     (["train", "--limit", "many"], "--limit: expected an integer"),
     (["train", "--lr", "nan"], "--lr: must be a positive finite number"),
+    (["train", "--ema", "1"], "--ema: must be >= 0 and < 1"),
+    (["train", "--label-smoothing", "-0.1"], "--label-smoothing: must be a finite number >= 0"),
     (["train", "--model", "resnet"], "invalid choice"),
     (["predict"], "the following arguments are required"),
     (["frobnicate"], "invalid choice"),
@@ -437,3 +439,14 @@ def test_weight_ema_averages_and_copies_integer_buffers():
     after = ema.state_dict()
     assert np.allclose(after["fc.weight"], d * before["fc.weight"] + (1 - d) * live.state_dict()["fc.weight"])
     assert after["features.1.num_batches_tracked"] == 7 and ema.updates == 1
+
+
+def test_no_ema_exports_the_live_weights(data_dir, tmp_path, capsys):
+    out = tmp_path / "plain.safetensors"
+    code, result, _ = _run(capsys, _train_args(data_dir, out, "--limit", 64, "--epochs", 1, "--ema", 0,
+                                               "--label-smoothing", 0, "--no-augment"))
+    assert code == 0 and result["config"]["ema"] == 0 and result["config"]["label_smoothing"] == 0
+    ck = tstate.load(out)
+    assert not any(k.startswith("ema.") for k in ck) and tstate.load_metadata(out)["ema_updates"] == "null"
+    weights = tstate.load(result["weights"])
+    assert all(np.array_equal(v, ck[k]) for k, v in weights.items())

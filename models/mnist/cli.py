@@ -36,6 +36,17 @@ def _number(kind, positive=True):
     return parse
 
 
+def _fraction(text):
+    """An argparse type: a number in [0, 1) (label smoothing, EMA decay)."""
+    value = _number(float, positive=False)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be >= 0 and < 1, got {text!r}")
+    return value
+
+
+_fraction.__name__ = "number in [0, 1)"
+
+
 # ------------------------------------------------------------------------------------- train
 
 
@@ -200,9 +211,9 @@ def _add_train_parser(sub):
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotations (+-10 degrees), scalings (+-10%%) and shifts (+-2 px) of the training "
                         "images (cnn: on, seed: off)")
-    t.add_argument("--label-smoothing", type=_number(float, positive=False), metavar="EPS",
+    t.add_argument("--label-smoothing", type=_fraction, metavar="EPS",
                    help="label smoothing of the training loss, 0 = none (cnn: 0.1, seed: 0)")
-    t.add_argument("--ema", type=_number(float, positive=False), metavar="DECAY",
+    t.add_argument("--ema", type=_fraction, metavar="DECAY",
                    help="decay of the exponential moving average of the weights, which is evaluated and "
                         "exported; 0 = no averaging (cnn: 0.999, seed: 0)")
     t.add_argument("--seed", type=_number(int, positive=False),
