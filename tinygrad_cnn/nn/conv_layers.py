@@ -6,13 +6,12 @@ ops/pool_extra.py, ops/interpolate.py, ops/pool.py), which computes the gradient
 """
 import numbers
 
-import numpy as np
-
 from ..ops._checks import int_pair, is_int
 from ..ops.conv_transpose import _output_padding
 from . import functional as F
 from .layers import _check_param_size, _check_tensor, _positive_int, reset_like_pytorch
-from .module import Module, Parameter
+from .module import Module
+from .parameter import empty_parameter
 
 __all__ = [
     "ConvTranspose2d", "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad2d",
@@ -51,9 +50,9 @@ class ConvTranspose2d(Module):
         self.transposed = True
         shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
         _check_param_size(shape, layer)
-        self.weight = Parameter(np.empty(shape, dtype=np.float32))
+        self.weight = empty_parameter(shape)
         if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=np.float32))
+            self.bias = empty_parameter(self.out_channels)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..rng import get_rng
+from ..rng import fill_normal, fill_uniform, get_rng
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
@@ -52,6 +52,13 @@ def _fill(tensor, values):
         tensor._version[0] += 1
     else:
         tensor[...] = values
+    return tensor
+
+
+def _mark_written(tensor):
+    """Count an in-place change of a Tensor's array (autograd's version check)."""
+    if isinstance(tensor, Tensor):
+        tensor._version[0] += 1
     return tensor
 
 
@@ -110,7 +117,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     array = _random_target(tensor, "uniform_", generator)
     if a > b:
         raise RuntimeError(f"nn.init.uniform_: expects to return a [from, to) range, but found from={a} > to={b}")
-    return _fill(tensor, get_rng().uniform(a, b, array.shape))
+    fill_uniform(array, a, b)
+    return _mark_written(tensor)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
@@ -118,7 +126,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     array = _random_target(tensor, "normal_", generator)
     if std < 0:
         raise RuntimeError(f"nn.init.normal_: expects std >= 0.0, but found std {std}")
-    return _fill(tensor, get_rng().normal(mean, std, array.shape))
+    fill_normal(array, mean, std)
+    return _mark_written(tensor)
 
 
 def constant_(tensor, val):

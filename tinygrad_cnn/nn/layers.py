@@ -17,8 +17,9 @@ from . import init
 # moved to their own files; importable from here as before
 from .activation_layers import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401,E402
 from .loss_layers import CrossEntropyLoss  # noqa: F401
-from .module import Module, Parameter
+from .module import Module
 from .norm_layers import BatchNorm2d, Dropout  # noqa: F401
+from .parameter import empty_parameter
 
 __all__ = [
     "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh", "Flatten",
@@ -76,9 +77,9 @@ class Linear(Module):
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         _check_param_size((self.out_features, self.in_features), "Linear")
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=np.float32))
+        self.weight = empty_parameter((self.out_features, self.in_features))
         if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype=np.float32))
+            self.bias = empty_parameter(self.out_features)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -137,9 +138,9 @@ class Conv2d(Module):
         self._reversed_padding_repeated_twice = self._pads_for_mode(self.padding, self.kernel_size, self.dilation)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         _check_param_size(shape, "Conv2d")
-        self.weight = Parameter(np.empty(shape, dtype=np.float32))
+        self.weight = empty_parameter(shape)
         if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=np.float32))
+            self.bias = empty_parameter(self.out_channels)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -21,8 +21,17 @@ class Parameter(Tensor):
             data = data._data
         array = np.array(data, copy=True) if isinstance(data, np.ndarray) else np.asarray(data)
         if array.dtype != np.float64:
-            array = array.astype(np.float32)
+            array = array.astype(np.float32, copy=False)
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def empty_parameter(shape, dtype=np.float32):
+    """A Parameter around a fresh uninitialised array of ``shape``, for a layer to initialise in
+    place: no copy, so building a large model does not touch its memory twice (``Parameter(x)``
+    copies ``x``)."""
+    param = Parameter.__new__(Parameter)
+    Tensor.__init__(param, np.empty(shape, dtype=dtype), requires_grad=True)
+    return param
