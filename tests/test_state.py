@@ -1,6 +1,8 @@
 """Tests for tinygrad_cnn.state: safetensors round trips, atomic saves, clear errors on bad files."""
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -219,3 +221,17 @@ def test_atomic_write_gives_new_files_the_umask_mode_and_keeps_an_existing_mode(
     os.chmod(path, 0o640)
     files.atomic_write(path, b"x")
     assert path.stat().st_mode & 0o777 == 0o640 and path.read_bytes() == b"x"
+
+
+def test_the_same_state_gives_the_same_bytes_in_any_process(tmp_path):
+    """safetensors writes its metadata from a hash map (a new order in each process): save sorts
+    the header, so an identical training gives an identical file, byte for byte."""
+    code = ("import sys, numpy as np, tinygrad_cnn.state as S; S.save({'w': np.arange(6.0).reshape(2, 3), "
+            "'b': np.ones(2, np.float32)}, sys.argv[1], {k: str(i) for i, k in enumerate('zyxwvuts')})")
+    paths = [tmp_path / f"{i}.safetensors" for i in range(3)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    first = paths[0].read_bytes()
+    assert all(p.read_bytes() == first for p in paths[1:])
+    assert load_metadata(paths[0]) == {k: str(i) for i, k in enumerate("zyxwvuts")}
+    np.testing.assert_array_equal(load(paths[0])["w"], np.arange(6.0).reshape(2, 3))

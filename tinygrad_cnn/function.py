@@ -103,11 +103,13 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         Tensor = _tensor_type
-        like = next((t for t in inputs if isinstance(t, Tensor)), None)
-        parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
+        parents = inputs
+        if not all(isinstance(t, Tensor) for t in inputs):
+            like = next((t for t in inputs if isinstance(t, Tensor)), None)
+            parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
         ctx = Context(cls, parents)
         ctx.options = kwargs  # the op's non-tensor arguments, as given (read by graph tools such as onnx export)
-        with parallel.single_threaded_blas():
+        with parallel.single_threaded_blas():  # nested inside a Module call: no BLAS call at all
             out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
         if not isinstance(out, np.ndarray):
             if np.isscalar(out) or isinstance(out, np.generic):

@@ -81,13 +81,26 @@ def save(state_dict, path, metadata=None):
         raise IsADirectoryError(f"save: {path!r} is a directory; give a file name")
     metadata = _check_metadata(metadata)
     arrays = _prepare_arrays(state_dict)
-    data = safetensors.numpy.save(arrays, metadata=metadata)  # serialise before touching the disk
+    data = _sorted_header(safetensors.numpy.save(arrays, metadata=metadata))  # serialise before touching the disk
 
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} does not exist (saving {path!r})")
     atomic_write(path, data)
     _fsync_directory(directory)
+
+
+def _sorted_header(data):
+    """The same file with its JSON header's keys sorted: safetensors writes the metadata from a
+    hash map, in an order that changes from process to process, so without this two identical
+    trainings would not give identical files. The tensors' offsets count from the end of the
+    header, so rewriting it (padded with spaces to a multiple of 8 bytes, as safetensors does)
+    leaves the data as it is."""
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + size:]
 
 
 def _fsync_directory(directory):

@@ -14,6 +14,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..errors import ArgumentError, DtypeError
 from ..ops import conv as _conv
+from ..ops import linear as _linear
 from ..ops import pool as _pool
 from ..ops import pool_extra as _pool_extra
 from ..ops.activation import *  # noqa: F401,F403
@@ -148,8 +149,7 @@ def linear(input, weight, bias=None):
                          f"its last dimension must be {weight.shape[1]} (in_features)")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    return _linear.Linear.apply(input, weight) if bias is None else _linear.Linear.apply(input, weight, bias)
 
 
 def _batched(input, op, run):

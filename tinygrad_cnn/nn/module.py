@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import parallel
 from ._hooks import RemovableHandle, call_with_hooks
 from ._module_dtype import DtypeMethods
 from ._module_state import IncompatibleKeys, as_buffer, load_state_dict
@@ -379,6 +380,10 @@ class Module(DtypeMethods):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if not parallel.in_single_threaded_blas():
+            # the outermost module sets the BLAS to one thread once for all the ops inside
+            with parallel.single_threaded_blas():
+                return self.__call__(*args, **kwargs)
         d = self.__dict__
         if d.get("_forward_hooks") or d.get("_forward_pre_hooks"):
             return call_with_hooks(self, args, kwargs)

@@ -11,6 +11,17 @@ def _conv(e, t, ins, o):
     return e.node("Conv", ins, attrs)
 
 
+def _linear(e, t, ins, o):
+    """Gemm (transB) for a 2-D input whose operands share the result's dtype; else MatMul with the
+    transposed weight, plus Add for the bias."""
+    parents = t._ctx.parents
+    if parents[0].ndim == 2 and all(p.dtype == t.dtype for p in parents):
+        return e.node("Gemm", ins, {"transB": 1})
+    ins = [name if p.dtype == t.dtype else e.node("Cast", [name], {"to": t.dtype}) for p, name in zip(parents, ins)]
+    out = e.node("MatMul", [ins[0], e.node("Transpose", [ins[1]], {"perm": [1, 0]})])
+    return e.node("Add", [out, ins[2]]) if len(ins) == 3 else out
+
+
 def _conv_transpose(e, t, ins, o):
     x, w = t._ctx.parents[:2]
     kernel, stride, padding, dilation = w.shape[2:], o["stride"], o["padding"], o["dilation"]
@@ -198,7 +209,8 @@ def _resample(e, t, ins, o):
 
 
 CONVERTERS = {
-    "Conv2d": _conv, "ConvTranspose2d": _conv_transpose, "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool,
+    "Conv2d": _conv, "Linear": _linear, "ConvTranspose2d": _conv_transpose, "MaxPool2d": _max_pool,
+    "AvgPool2d": _avg_pool,
     "MaxPool2dWithIndices": _max_pool_general, "AvgPool2dCeil": _avg_pool_general,
     "AdaptiveAvgPool": _adaptive("AveragePool", "GlobalAveragePool"),
     "AdaptiveMaxPool": _adaptive("MaxPool", "GlobalMaxPool"), "BatchNorm2dFunction": _batch_norm,

@@ -158,3 +158,41 @@ def output_length(size, pad_total, kernel, stride, dilation, op, axis_name):
             f"({size} + {pad_total} padding = {size + pad_total} {axis_name})"
         )
     return (size + pad_total - span) // stride + 1
+
+
+_PLAIN = (int, float, str, bool, type(None), np.integer, np.floating, np.bool_, np.dtype)
+_MEMO_SIZE = 1024  # distinct argument sets remembered per checked function (layer shapes of a few models)
+
+
+def _plain_key(value):
+    """A hashable key that tells ``1``, ``True`` and ``1.0`` apart, or None for anything else than
+    numbers, strings, dtypes and (nested) tuples/lists of them (those are not memoized)."""
+    if isinstance(value, _PLAIN):
+        return type(value), value
+    if isinstance(value, (tuple, list)):
+        keys = tuple(_plain_key(v) for v in value)
+        return None if None in keys else (type(value), keys)
+    return None
+
+
+def memoize_checks(fn):
+    """Remember what a pure geometry check returned for each set of plain arguments (shapes,
+    kernel sizes, strides, ...), so a layer called again on the same shape skips the checking:
+    the short path of a small input (batch 1 inference). A call that raises is not remembered,
+    so a bad call fails every time with the same message."""
+    memo = {}
+
+    def checked(*args):
+        key = _plain_key(args)
+        if key is None:
+            return fn(*args)
+        hit = memo.get(key)
+        if hit is None:
+            hit = fn(*args)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return hit
+
+    checked.__wrapped__, checked.__name__, checked.__doc__ = fn, fn.__name__, fn.__doc__
+    return checked

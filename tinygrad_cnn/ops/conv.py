@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._memory import check_memory
 from ..function import Function
 from ._blocks import Blocks
-from ._checks import check_4d, int_pair, output_length, tensor_or_array
+from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .layout import nhwc, window_view
 
 
@@ -243,43 +243,48 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     weight = tensor_or_array(weight, "weight", op)
     check_4d(x, op)
     check_4d(weight, op, "weight")
+    stride, pads, dilation = conv_geometry(tuple(x.shape), tuple(weight.shape), np.result_type(x.dtype, weight.dtype),
+                                           stride, padding, dilation, groups)
+    inputs = (x, weight)
+    if bias is not None:
+        bias = tensor_or_array(bias, "bias", op)
+        oc = weight.shape[0]
+        if bias.shape != (oc,):
+            raise ValueError(f"{op}: bias must have shape ({oc},) (one per output channel), got {tuple(bias.shape)}")
+        inputs += (bias,)
+    return Conv2d.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+
+
+@memoize_checks
+def conv_geometry(shape, weight_shape, dtype, stride, padding, dilation, groups):
+    """The checked (stride, pads, dilation) of a conv2d of a 4-D input ``shape`` with a weight of
+    ``weight_shape``; remembered per argument set, so a layer's later calls skip the checks."""
+    op = "conv2d"
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
         raise TypeError(f"{op}: groups must be a positive int, got {groups!r}")
     if groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    n, c, h, w = x.shape
-    oc, cg, kh, kw = weight.shape
+    n, c, h, w = shape
+    oc, cg, kh, kw = weight_shape
     if c != cg * groups:
         raise ValueError(
-            f"{op}: input has {c} channels but weight {tuple(weight.shape)} expects {cg * groups} "
+            f"{op}: input has {c} channels but weight {weight_shape} expects {cg * groups} "
             f"(in_channels/groups = {cg}, groups = {groups})"
         )
     if oc % groups:
         raise ValueError(f"{op}: out_channels ({oc}) must be divisible by groups ({groups})")
-    if min(weight.shape) == 0 or min(x.shape) == 0:
-        raise ValueError(f"{op}: empty input {tuple(x.shape)} or weight {tuple(weight.shape)}")
+    if min(weight_shape) == 0 or min(shape) == 0:
+        raise ValueError(f"{op}: empty input {shape} or weight {weight_shape}")
     stride = int_pair(stride, "stride", op, 1)
     dilation = int_pair(dilation, "dilation", op, 1)
-    if isinstance(padding, str):
-        if padding == "valid":
-            pads = (0, 0, 0, 0)
-        elif padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-            total_h, total_w = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
-            pads = (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
-        else:
-            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    else:
-        ph, pw = int_pair(padding, "padding", op, 0)
-        pads = (ph, ph, pw, pw)
+    pads = _conv_pads(padding, stride, dilation, kh, kw, op)
     out_h = output_length(h, pads[0] + pads[1], kh, stride[0], dilation[0], op, "rows")
     out_w = output_length(w, pads[2] + pads[3], kw, stride[1], dilation[1], op, "columns")
     # forward and backward hold the padded input and its gradient, the output and its gradient,
     # and the im2col columns of at least one image
     padded_shape = (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3])
     elements = 2 * math.prod(padded_shape) + 2 * n * oc * out_h * out_w + out_h * out_w * kh * kw * c
-    check_memory(op, elements * np.result_type(x.dtype, weight.dtype).itemsize,
+    check_memory(op, elements * np.dtype(dtype).itemsize,
                  f"a padded input of shape {padded_shape} and an output of shape {(n, oc, out_h, out_w)}",
                  "; check padding, dilation and the input size")
     # a stride beyond the padded input places one window, as does a stride equal to its size; a
@@ -287,10 +292,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     # stride (stride=10**30 is legal, if useless)
     stride = (min(stride[0], h + pads[0] + pads[1]), min(stride[1], w + pads[2] + pads[3]))
     dilation = (dilation[0] if kh > 1 else 1, dilation[1] if kw > 1 else 1)
-    inputs = (x, weight)
-    if bias is not None:
-        bias = tensor_or_array(bias, "bias", op)
-        if bias.shape != (oc,):
-            raise ValueError(f"{op}: bias must have shape ({oc},) (one per output channel), got {tuple(bias.shape)}")
-        inputs += (bias,)
-    return Conv2d.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+    return stride, pads, dilation
+
+
+def _conv_pads(padding, stride, dilation, kh, kw, op):
+    """(top, bottom, left, right) from conv2d's padding: an int, a pair, 'valid' or 'same'."""
+    if not isinstance(padding, str):
+        ph, pw = int_pair(padding, "padding", op, 0)
+        return ph, ph, pw, pw
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        total_h, total_w = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+        return total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2
+    raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")

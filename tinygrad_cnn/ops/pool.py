@@ -12,7 +12,7 @@ import numpy as np
 
 from ..function import Function
 from ._blocks import Blocks
-from ._checks import check_4d, output_length, pool_window
+from ._checks import check_4d, memoize_checks, output_length, pool_window
 from .layout import nhwc, pad_nhwc, window_view
 
 
@@ -142,12 +142,17 @@ class AvgPool2d(Function):
 def pool_args(x, kernel_size, stride, padding, op):
     """Checked (kernel, stride, padding) pairs of a fast-path pooling of the 4-D ``x``."""
     check_4d(x, op)
+    return _window_args(tuple(x.shape), kernel_size, stride, padding, op)
+
+
+@memoize_checks
+def _window_args(shape, kernel_size, stride, padding, op):
     kernel, stride, padding = pool_window(kernel_size, stride, padding, op)
-    if min(x.shape) == 0:
-        raise ValueError(f"{op}: empty input {tuple(x.shape)}")
-    output_length(x.shape[2], 2 * padding[0], kernel[0], stride[0], 1, op, "rows")
-    output_length(x.shape[3], 2 * padding[1], kernel[1], stride[1], 1, op, "columns")
-    stride = (min(stride[0], x.shape[2] + 2 * padding[0]), min(stride[1], x.shape[3] + 2 * padding[1]))  # as conv2d
+    if min(shape) == 0:
+        raise ValueError(f"{op}: empty input {shape}")
+    output_length(shape[2], 2 * padding[0], kernel[0], stride[0], 1, op, "rows")
+    output_length(shape[3], 2 * padding[1], kernel[1], stride[1], 1, op, "columns")
+    stride = (min(stride[0], shape[2] + 2 * padding[0]), min(stride[1], shape[3] + 2 * padding[1]))  # as conv2d
     return kernel, stride, padding
 
 

@@ -24,7 +24,7 @@ from .._memory import check_memory
 from ..errors import ArgumentError
 from ..function import Function
 from ._blocks import Blocks
-from ._checks import int_pair, output_length
+from ._checks import int_pair, memoize_checks, output_length
 from .layout import nhwc, window_view
 from .movement import Constant
 
@@ -46,6 +46,7 @@ def _one(value):
     return value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
 
 
+@memoize_checks
 def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     """Checked (kernel, stride, padding, dilation, (OH, OW)) of a 2-D pooling of a 4-D ``shape``.
     stride None (or []) means the kernel size. Errors: TypeError for a wrong type (as conv.py);
