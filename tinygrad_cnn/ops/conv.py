@@ -27,6 +27,7 @@ from .._memory import check_memory
 from ..function import Function
 from ._blocks import Blocks
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
+from .conv_depthwise import depthwise_backward, depthwise_forward
 from .layout import nhwc, window_view
 
 
@@ -75,8 +76,12 @@ class Conv2d(Function):
         out_w = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         # channels-last and contiguous: free when x came from a conv; one copy for a user's NCHW array
         xs = np.ascontiguousarray(nhwc(x))
-        wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
         b = bias[0].astype(dtype, copy=False) if bias else None
+        if groups == c > 1:  # depthwise: one pass per kernel offset, no GEMM (conv_depthwise.py)
+            ctx.save_for_backward(xs, weight)
+            ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
+            return depthwise_forward(xs, weight, b, ctx.geometry).transpose(0, 3, 1, 2)
+        wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
 
         out = np.empty((n * out_h * out_w, oc), dtype=dtype)
         blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
@@ -106,6 +111,10 @@ class Conv2d(Function):
         g = np.ascontiguousarray(nhwc(grad)).astype(xs.dtype, copy=False).reshape(-1, oc)  # (M, OC)
 
         grad_b = np.ones(g.shape[0], dtype=g.dtype) @ g if need_b else None  # a GEMV beats g.sum(0)
+        if groups == c > 1:  # depthwise (conv_depthwise.py)
+            g4 = g.reshape(n, out_h, out_w, oc)
+            grad_x, grad_w = depthwise_backward(xs, weight, g4, ctx.geometry, need_x, need_w)
+            return (grad_x, grad_w, grad_b) if has_bias else (grad_x, grad_w)
         grad_w = grad_x = None
         if need_w:
             blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
