@@ -15,19 +15,22 @@ m > 1 the input channels are repeated m times first (output channel o = c*m + k 
 which makes it a depthwise conv with m = 1; dx is summed back over the m copies.
 
 The work is cut into tiles of whole images or, for large images, bands of rows (a batch-1 224x224
-image is still shared by both cores), of about ``TILE_BYTES`` so that the accumulator and the
-temporary stay in L2. Every output (or input-gradient) element is written by one tile and sums
-its offsets in a fixed order; weight-gradient partial sums are added by ``Blocks.run_summed``.
-So results are the same on any thread count. Measured in benchmarks/bench_depthwise.py.
+image is still shared by both cores) of about ``TILE_BYTES`` of output each. Every output (or
+input-gradient) element is written by one tile and sums its offsets in a fixed order; the
+weight-gradient partial sums of the tiles are added by ``Blocks.run_summed``. So results are the
+same on any thread count. Measured in benchmarks/bench_depthwise.py.
 """
+import functools
+
 import numpy as np
 
 from .. import parallel
 from . import _blocks
 
-# output (or input-gradient) bytes per tile: the accumulator, the temporary and the input rows
-# fit in a 1 MB L2; 64 KB - 1 MB measured on (1, 32, 112, 112) float32, 256 KB best or equal
-TILE_BYTES = 256 << 10
+# output (or input-gradient) bytes per tile. Serially 256 KB - 2 MB are within noise of each
+# other; on 2 threads smaller tiles lose (more, shorter NumPy calls per thread: 1.4 vs 0.8 ms for
+# the batch-1 112x112x32 forward at 256 KB vs 1 MB), and 1 MB still cuts that image in two
+TILE_BYTES = 1 << 20
 
 
 class Tiles(_blocks.Blocks):
@@ -62,6 +65,7 @@ def _span(lo, hi, count, stride, offset):
     return first, max(first, stop)
 
 
+@functools.lru_cache(maxsize=256)  # a layer calls it with the same shapes every step
 def _taps(in_size, geometry, kernel):
     """For each kernel offset (i, j): its input offsets (oi, oj) (input row = out row * stride + oi)
     and the output rows [y0, y1) and columns [x0, x1) whose input pixel is inside the image. The
@@ -78,12 +82,13 @@ def _taps(in_size, geometry, kernel):
             if rows[0] < rows[1] and cols[0] < cols[1]:
                 taps.append(((i, j), (oi, oj), rows, cols))
     taps.sort(key=lambda t: -(t[2][1] - t[2][0]) * (t[3][1] - t[3][0]))  # stable: ties keep (i, j) order
-    return taps
+    return tuple(taps)
 
 
 def _tiled_weight(weight, out_w, dtype):
     """(OC, 1, kh, kw) -> (kh, kw, out_w, OC): each offset's per-channel weights repeated along a
-    row, so that a product with a row of NHWC pixels is one long contiguous loop."""
+    row, so that a product with a row of NHWC pixels is one long contiguous loop (not out_w
+    loops of OC elements: 1.1-1.9x faster measured for OC = 32..576, equal at 960)."""
     oc, _, kh, kw = weight.shape
     w = weight.reshape(oc, kh, kw).transpose(1, 2, 0).astype(dtype, copy=False)
     return np.ascontiguousarray(np.broadcast_to(w[:, :, None, :], (kh, kw, out_w, oc)))
