@@ -21,6 +21,7 @@ import pytest
 from models import mnist
 from models.mnist import MnistCNN, SeedCNN, main
 from tinygrad_cnn import state as tstate
+from tinygrad_cnn.data import SHIPPED_DIR, is_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,8 +73,11 @@ def _run(capsys, argv):
 
 
 def _train_args(data_dir, out, *extra):
+    """The synthetic images are not MNIST's, so the digit augmentation is asked for explicitly
+    (the runs below then cover it, e.g. across --resume), unless a test turns it off."""
+    augment = [] if "--no-augment" in extra else ["--augment"]
     return ["train", "--data-dir", data_dir, "--limit", 512, "--epochs", 2, "--batch-size", 32,
-            "--out", out, "--json", "--no-progress", *extra]
+            "--out", out, "--json", "--no-progress", *augment, *extra]
 
 
 def _same_weights(path_a, path_b):
@@ -450,3 +454,18 @@ def test_no_ema_exports_the_live_weights(data_dir, tmp_path, capsys):
     assert not any(k.startswith("ema.") for k in ck) and tstate.load_metadata(out)["ema_updates"] == "null"
     weights = tstate.load(result["weights"])
     assert all(np.array_equal(v, ck[k]) for k, v in weights.items())
+
+
+def test_augmentation_defaults_to_on_for_mnist_only(data_dir, tmp_path, capsys):
+    """The default augmentation imitates handwriting: on for MNIST's own files (the shipped copy or
+    a --data-dir with MNIST's sha256), off with a note for another data set unless --augment."""
+    base = ["train", "--data-dir", data_dir, "--limit", 64, "--epochs", 1, "--json", "--no-progress",
+            "--out", tmp_path / "a.safetensors"]
+    code, result, err = _run(capsys, base)
+    assert code == 0 and result["config"]["augment"] is False and "augmentation is off" in err
+    code, result, err = _run(capsys, base + ["--augment"])
+    assert code == 0 and result["config"]["augment"] is True and "augmentation is off" not in err
+    assert is_mnist(SHIPPED_DIR) and not is_mnist(data_dir)
+    code, result, err = _run(capsys, base[:1] + ["--limit", 64, "--epochs", 1, "--json", "--no-progress",
+                                                  "--out", tmp_path / "b.safetensors", "--batch-size", 64])
+    assert code == 0 and result["config"]["augment"] is True and "augmentation is off" not in err

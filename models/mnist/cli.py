@@ -210,7 +210,7 @@ def _add_train_parser(sub):
                    help="learning-rate schedule (cnn: onecycle, seed: constant)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotations (+-10 degrees), scalings (+-10%%) and shifts (+-2 px) of the training "
-                        "images (cnn: on, seed: off)")
+                        "images (cnn: on for MNIST's digits, off for another data set in --data-dir; seed: off)")
     t.add_argument("--label-smoothing", type=_fraction, metavar="EPS",
                    help="label smoothing of the training loss, 0 = none (cnn: 0.1, seed: 0)")
     t.add_argument("--ema", type=_fraction, metavar="DECAY",

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tinygrad_cnn import Tensor, get_rng, get_rng_state, manual_seed, no_grad, optim, set_rng_state
-from tinygrad_cnn.data import BatchIterator, load_mnist, normalize
+from tinygrad_cnn.data import BatchIterator, is_mnist, load_mnist, normalize
 
 from .checkpoint import checkpoint_epoch, read_checkpoint, restore_checkpoint, save_checkpoint
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, Diverged, fail
@@ -190,13 +190,25 @@ def resolve_config(args):
         "optimizer": optimizer,
         "momentum": given.get("momentum", defaults["momentum"] if optimizer == "sgd" else 0.0),
         "schedule": given.get("schedule", defaults["schedule"]),
-        "augment": given.get("augment", defaults["augment"]),
+        "augment": given["augment"] if "augment" in given else defaults["augment"] and _digits(args),
         "label_smoothing": given.get("label_smoothing", defaults["label_smoothing"]),
         "ema": given.get("ema", defaults["ema"]),
         "seed": given.get("seed", 0),
         "limit": given.get("limit"),
     }
     return config, None
+
+
+def _digits(args):
+    """Whether the training images are MNIST's handwritten digits: the shipped copy, or a --data-dir
+    holding MNIST itself (its sha256). The default augmentation imitates how handwriting varies
+    (slant, size, position); on another data set in MNIST's format it is off unless --augment is
+    given: one epoch of Fashion-MNIST scored 88.1% with it and 90.2% without (models/README.md)."""
+    if args.data_dir is None or is_mnist(args.data_dir):
+        return True
+    log(args, f"note: {args.data_dir} does not hold MNIST's digits, so the digit augmentation is off "
+              "(pass --augment to use it)")
+    return False
 
 
 def make_optimizer(config, model, steps_per_epoch):
