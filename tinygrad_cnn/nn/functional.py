@@ -190,8 +190,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     def run(x):
         (kernel, step, pad, dil, _), fast = _pool_extras("max_pool2d", x, kernel_size, stride, padding, dilation,
                                                          ceil_mode)
-        if fast and not return_indices:
-            return _pool.max_pool2d(x, kernel, step, pad)
+        if fast and not return_indices:  # (the geometry is checked: straight to the Function)
+            return _pool.MaxPool2d.apply(x, kernel=kernel, stride=step, padding=pad)
         return _pool_extra.max_pool2d_general(x, kernel, step, pad, dil, ceil_mode, return_indices)
 
     return _batched(input, "max_pool2d", run)

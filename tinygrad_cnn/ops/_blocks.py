@@ -40,6 +40,10 @@ class Blocks:
 
     def run(self, fn):
         """fn(worker, blk) for every block, on the worker threads."""
+        if self.workers == 1:  # the short path of a small job: no thread pool at all
+            for blk in self.slices:
+                fn(0, blk)
+            return
         parallel.run_blocks(fn, self.slices, self.workers)
 
     def run_summed(self, fn, shape, dtype):

@@ -164,15 +164,29 @@ _PLAIN = (int, float, str, bool, type(None), np.integer, np.floating, np.bool_, 
 _MEMO_SIZE = 1024  # distinct argument sets remembered per checked function (layer shapes of a few models)
 
 
-def _plain_key(value):
-    """A hashable key that tells ``1``, ``True`` and ``1.0`` apart, or None for anything else than
-    numbers, strings, dtypes and (nested) tuples/lists of them (those are not memoized)."""
-    if isinstance(value, _PLAIN):
-        return type(value), value
-    if isinstance(value, (tuple, list)):
-        keys = tuple(_plain_key(v) for v in value)
-        return None if None in keys else (type(value), keys)
-    return None
+_SCALARS = frozenset((int, float, str, bool, type(None)))
+
+
+def _plain(value):
+    return type(value) in _SCALARS or isinstance(value, _PLAIN)
+
+
+def _plain_key(args):
+    """A hashable key of the arguments that tells ``1``, ``True`` and ``1.0`` apart, or None when
+    one is not a number, string, dtype or flat tuple/list of those (those calls are not memoized)."""
+    key = []
+    for v in args:
+        kind = type(v)
+        if kind is tuple or kind is list:
+            types = tuple(map(type, v))
+            if not _SCALARS.issuperset(types) and not all(map(_plain, v)):
+                return None
+            key.append((kind, tuple(v), types))
+        elif _plain(v):
+            key.append((kind, v))
+        else:
+            return None
+    return tuple(key)
 
 
 def memoize_checks(fn):

@@ -1,4 +1,6 @@
 """Ops that move data without computing on it: reshape, permute, indexing, concatenation."""
+import math
+
 import numpy as np
 
 from ..function import Function
@@ -6,22 +8,22 @@ from ..function import Function
 
 def resolve_shape(old_shape, new_shape):
     """Fill in one -1 of a reshape target; error (with element counts) when sizes differ."""
-    size = int(np.prod(old_shape))
+    size = int(math.prod(old_shape))
     if new_shape.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got {new_shape}")
     if any(n < -1 for n in new_shape):
         raise ValueError(f"reshape: invalid target shape {new_shape}")
     if -1 in new_shape:
-        known = int(np.prod([n for n in new_shape if n != -1]))
+        known = int(math.prod([n for n in new_shape if n != -1]))
         if known == 0 or size % known:
             raise ValueError(
                 f"reshape: cannot reshape a tensor of shape {tuple(old_shape)} ({size} elements) into {new_shape}"
             )
         new_shape = tuple(size // known if n == -1 else n for n in new_shape)
-    if int(np.prod(new_shape)) != size:
+    if int(math.prod(new_shape)) != size:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {tuple(old_shape)} ({size} elements) into "
-            f"{new_shape} ({int(np.prod(new_shape))} elements)"
+            f"{new_shape} ({int(math.prod(new_shape))} elements)"
         )
     return new_shape
 
