@@ -23,9 +23,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import parallel
 from .._memory import check_memory
 from ..function import Function
-from ._blocks import Blocks
+from ._blocks import COLS_BLOCK_BYTES, Blocks
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .conv_depthwise import depthwise_backward, depthwise_forward
 from .layout import nhwc, window_view
@@ -84,6 +85,12 @@ class Conv2d(Function):
         wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
 
         out = np.empty((n * out_h * out_w, oc), dtype=dtype)
+        geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
+        ctx.save_for_backward(xs, weight)
+        ctx.geometry = geometry
+        if n < ROW_BANDS_MAX_IMAGES and out_h > 1 and out_h * out_w * kh * kw * c * out.itemsize >= COLS_BLOCK_BYTES:
+            _forward_row_bands(xs, wmat, b, out, geometry, (kh, kw))
+            return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
         blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
 
         def block(worker, blk):
@@ -95,8 +102,6 @@ class Conv2d(Function):
                 rows += b  # fused: added while the block is still in cache
 
         blocks.run(block)
-        ctx.save_for_backward(xs, weight)
-        ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
         return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
 
     @staticmethod
@@ -134,6 +139,40 @@ class Conv2d(Function):
                 dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
             grad_x = dx.transpose(0, 3, 1, 2)
         return (grad_x, grad_w, grad_b) if has_bias else (grad_x, grad_w)
+
+
+ROW_BANDS_MAX_IMAGES = 4  # fewer images than this, each with large columns: cut them into bands of rows
+_MIN_BANDS = 4  # per image: enough for the workers, and the same bands on any thread count
+
+
+def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
+    """The forward of a conv of one or a few large images (batch-1 inference of a 224x224 net).
+    Batch blocks would give one block, so one core; instead each image's output rows are cut
+    into bands whose columns take at most COLS_BLOCK_BYTES, run on the workers. The bands depend
+    on the shapes only, so the result does not depend on the thread count."""
+    n, h, w, c = xs.shape
+    (kh, kw), (sh, _), (dh, _) = kernel, geometry.stride, geometry.dilation
+    out_h, out_w, pads = geometry.out_h, geometry.out_w, geometry.pads
+    xp = xs
+    if any(pads):
+        xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
+        xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
+    row_bytes = out_w * kh * kw * c * out.itemsize
+    rows = max(1, min(COLS_BLOCK_BYTES // row_bytes, -(-out_h // _MIN_BANDS)))
+    bands = [(i, r, min(r + rows, out_h)) for i in range(n) for r in range(0, out_h, rows)]
+    workers = parallel.worker_count(len(bands))
+    bufs = [np.empty(rows * out_w * kh * kw * c, dtype=out.dtype) for _ in range(workers)]
+
+    def band(worker, item):
+        i, first, last = item
+        src = xp[i:i + 1, first * sh: (last - 1) * sh + dh * (kh - 1) + 1]
+        cols = im2col(src, kh, kw, last - first, out_w, geometry.stride, geometry.dilation, bufs[worker])
+        dst = out[(i * out_h + first) * out_w: (i * out_h + last) * out_w]
+        gemm_cols_w(cols, wmat, geometry.groups, kh * kw, dst)
+        if b is not None:
+            dst += b
+
+    parallel.run_blocks(band, bands, workers)
 
 
 def _input_blocks(xs, out_h, out_w, kh, kw, pads):
