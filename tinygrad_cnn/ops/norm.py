@@ -21,6 +21,7 @@ the workers' partial sums in a fixed order. Updating running statistics is the c
 import numpy as np
 
 from ..function import Function
+from ..grad_mode import is_grad_enabled
 from ._checks import is_tensor
 from .layout import ChannelRows
 
@@ -89,6 +90,8 @@ class BatchNorm2dFunction(Function):
                     f"BatchNorm2dFunction: mean and var must have shape ({c},), got {mean.shape} and {var.shape}"
                 )
         invstd = 1.0 / np.sqrt(var + x.dtype.type(eps))
+        if not batch_stats and not (is_grad_enabled() and any(ctx.needs_input_grad)):
+            return _affine_inference(layout, r, dtype, weight * invstd, bias - mean * (weight * invstd))
         shift, scale = layout.expand(mean), layout.expand(invstd)
         gamma, beta = layout.expand(weight.astype(dtype, copy=False)), layout.expand(bias.astype(dtype, copy=False))
         xhat, y = np.empty(r.shape, dtype=r.dtype), np.empty(r.shape, dtype=dtype)
@@ -138,6 +141,22 @@ class BatchNorm2dFunction(Function):
             layout.each_part(input_grad)
             grad_x = layout.unrows(grad_x)
         return grad_x, (sum_gx if need_w else None), (sum_g if need_b else None)
+
+
+def _affine_inference(layout, r, dtype, scale, shift):
+    """Inference with running statistics, no gradient: y = x * scale + shift per channel, two
+    passes and no normalised copy kept (scale = weight / sqrt(var + eps), shift = bias - mean *
+    scale; PyTorch's CPU kernel folds it the same way)."""
+    scale = layout.expand(scale.astype(dtype, copy=False))
+    shift = layout.expand(shift.astype(dtype, copy=False))
+    y = np.empty(r.shape, dtype=dtype)
+
+    def transform(i, part):
+        np.multiply(r[part], layout.at(scale, part), out=y[part])
+        y[part] += layout.at(shift, part)
+
+    layout.each_part(transform)
+    return layout.unrows(y)
 
 
 def batch_norm2d(x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
