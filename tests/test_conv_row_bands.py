@@ -56,20 +56,20 @@ def test_row_bands_match_torch(n, c, oc, size, k, stride, pad, dil, bias, seed):
 
 def test_a_big_batch_one_image_uses_bands_and_both_threads_agree():
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 64, 56, 56), dtype=np.float32)
-    w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)  # ResNet's stem: 7x7, stride 2 (no Winograd)
+    w = rng.standard_normal((64, 3, 7, 7), dtype=np.float32)
     before = tg.get_num_threads()
     try:
         results = []
         for threads in (1, 2):
             tg.set_num_threads(threads)
-            got, banded = _run(x, w, None, padding=1)
+            got, banded = _run(x, w, None, padding=3, stride=2)
             assert banded
             results.append(got)
     finally:
         tg.set_num_threads(before)
     np.testing.assert_array_equal(results[0], results[1])
-    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=3, stride=2).numpy()
     np.testing.assert_allclose(results[0], want, rtol=1e-4, atol=1e-4)
     assert results[0].dtype == np.float32
 

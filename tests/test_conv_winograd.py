@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
+from tinygrad_cnn.ops import conv
 from tinygrad_cnn.ops import conv_winograd as cw
 
 F64_TOL = 1e-10  # relative to the largest value of the reference
@@ -27,8 +28,10 @@ def reference(x, w, g, pads):
     top, bottom, left, right = pads
     xt = tg.Tensor(np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right))), requires_grad=True)
     wt = tg.Tensor(w, requires_grad=True)
-    y = F.conv2d(xt, wt)
-    y.backward(g)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv, "_winograd_tile", lambda *args: 0)  # conv2d's own dispatch would pick Winograd
+        y = F.conv2d(xt, wt)
+        y.backward(g)
     h, wd = x.shape[2:]
     dx = xt.grad.numpy()[:, :, top:top + h, left:left + wd]
     return y.numpy(), dx, wt.grad.numpy()
@@ -185,3 +188,20 @@ def test_benchmark_prints_a_row_per_shape(capsys):
     bench.main(["--rounds", "1", "--only", "lenet conv4"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| lenet conv4")]
     assert len(rows) == 2 and all("F2:" in row and "F4:" in row for row in rows)
+
+
+def test_conv2d_dispatches_by_the_rule_and_matches_torch():
+    """F.conv2d runs lenet's 32 -> 32 5x5 conv by Winograd in all three passes (the rule) and still
+    gives torch's numbers to float32 tolerance; a 1-channel conv stays on im2col."""
+    import torch
+
+    assert conv._winograd_tile(8, 32, 32, 24, 24, (5, 5), "forward", (0,) * 4, (1, 1), (1, 1), 1, np.float32)
+    assert not conv._winograd_tile(8, 1, 32, 28, 28, (5, 5), "forward", (0,) * 4, (1, 1), (1, 1), 1, np.float32)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((8, 32, 24, 24), dtype=np.float32), rng.standard_normal((32, 32, 5, 5), dtype=np.float32)
+    xt, wt = tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)
+    F.conv2d(xt, wt).square().sum().backward()
+    tx, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    torch.nn.functional.conv2d(tx, tw).square().sum().backward()
+    for ours, theirs in ((xt.grad.numpy(), tx.grad.numpy()), (wt.grad.numpy(), tw.grad.numpy())):
+        assert np.abs(ours - theirs).max() <= F32_TOL * np.abs(theirs).max()

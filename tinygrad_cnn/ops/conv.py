@@ -29,6 +29,7 @@ from ..function import Function
 from ._blocks import COLS_BLOCK_BYTES, Blocks
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .conv_depthwise import depthwise_backward, depthwise_forward
+from .conv_winograd import conv2d_input_grad_nhwc, conv2d_nhwc, conv2d_weight_grad_nhwc, winograd_tile
 from .layout import nhwc, window_view
 
 
@@ -82,6 +83,11 @@ class Conv2d(Function):
             ctx.save_for_backward(xs, weight)
             ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
             return depthwise_forward(xs, weight, b, ctx.geometry).transpose(0, 3, 1, 2)
+        m = _winograd_tile(n, c, oc, h, w, (kh, kw), "forward", pads, stride, dilation, groups, dtype)
+        if m:  # fewer multiplications where they dominate (conv_winograd.py has the measured rule)
+            ctx.save_for_backward(xs, weight)
+            ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
+            return conv2d_nhwc(xs, weight, pads, b, m=m).transpose(0, 3, 1, 2)
         wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
 
         out = np.empty((n * out_h * out_w, oc), dtype=dtype)
@@ -109,7 +115,6 @@ class Conv2d(Function):
         xs, weight = ctx.saved_tensors
         out_h, out_w, stride, pads, dilation, groups, has_bias = ctx.geometry
         n, h, w, c = xs.shape
-        hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
         oc, cg, kh, kw = weight.shape
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = has_bias and ctx.needs_input_grad[2]
@@ -120,25 +125,51 @@ class Conv2d(Function):
             g4 = g.reshape(n, out_h, out_w, oc)
             grad_x, grad_w = depthwise_backward(xs, weight, g4, ctx.geometry, need_x, need_w)
             return (grad_x, grad_w, grad_b) if has_bias else (grad_x, grad_w)
-        grad_w = grad_x = None
-        if need_w:
-            blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
-
-            def block(worker, blk):  # recomputing the columns is cheaper than keeping them all
-                src = blocks.padded(worker, xs, blk)
-                cols = im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
-                return gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
-
-            gw = blocks.run_summed(block, (groups, kh * kw * cg, oc // groups), xs.dtype)
-            grad_w = weight_from_matrix(gw, weight.shape)
-        if need_x:
-            if groups == 1 and stride == (1, 1) and kh * kw > 1:
-                dx = _input_grad_rows(g.reshape(n, out_h, out_w, oc), weight, dilation, (h, w), pads)
-            else:
-                dxp = _input_grad_scatter(g, weight, (n, hp, wp, c), out_h, out_w, stride, dilation, groups)
-                dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
-            grad_x = dx.transpose(0, 3, 1, 2)
+        grad_w = _weight_grad(xs, g, weight, ctx.geometry) if need_w else None
+        grad_x = _input_grad(xs, g, weight, ctx.geometry) if need_x else None
         return (grad_x, grad_w, grad_b) if has_bias else (grad_x, grad_w)
+
+
+_winograd_tile = memoize_checks(winograd_tile)  # a pure rule of the shapes: remembered per layer shape
+
+
+def _weight_grad(xs, g, weight, geometry):
+    """dL/dweight from the NHWC input and the (M, OC) output gradient: Winograd where the rule
+    says so, else im2col + GEMM per batch block (the columns recomputed, cheaper than kept)."""
+    out_h, out_w, stride, pads, dilation, groups, _ = geometry
+    n, h, w, c = xs.shape
+    oc, cg, kh, kw = weight.shape
+    m = _winograd_tile(n, c, oc, h, w, (kh, kw), "weight_grad", pads, stride, dilation, groups, xs.dtype)
+    if m:
+        return conv2d_weight_grad_nhwc(xs, g.reshape(n, out_h, out_w, oc), pads, kh, m=m)
+    blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
+
+    def block(worker, blk):
+        src = blocks.padded(worker, xs, blk)
+        cols = im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
+        return gemm_cols_g(cols, g[blocks.rows_of(blk)], groups, kh * kw)
+
+    gw = blocks.run_summed(block, (groups, kh * kw * cg, oc // groups), xs.dtype)
+    return weight_from_matrix(gw, weight.shape)
+
+
+def _input_grad(xs, g, weight, geometry):
+    """dL/dx (an NCHW view of NHWC memory) from the (M, OC) output gradient: Winograd where the
+    rule says so; stride 1: one kernel row at a time; else per kernel offset and slice-adds."""
+    out_h, out_w, stride, pads, dilation, groups, _ = geometry
+    n, h, w, c = xs.shape
+    oc, cg, kh, kw = weight.shape
+    m = _winograd_tile(n, c, oc, h, w, (kh, kw), "input_grad", pads, stride, dilation, groups, xs.dtype)
+    g4 = g.reshape(n, out_h, out_w, oc)
+    if m:
+        dx = conv2d_input_grad_nhwc(g4, weight, pads, (h, w), m=m)
+    elif groups == 1 and stride == (1, 1) and kh * kw > 1:
+        dx = _input_grad_rows(g4, weight, dilation, (h, w), pads)
+    else:
+        padded = (n, h + pads[0] + pads[1], w + pads[2] + pads[3], c)
+        dxp = _input_grad_scatter(g, weight, padded, out_h, out_w, stride, dilation, groups)
+        dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
+    return dx.transpose(0, 3, 1, 2)
 
 
 ROW_BANDS_MAX_IMAGES = 4  # fewer images than this, each with large columns: cut them into bands of rows
