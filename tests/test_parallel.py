@@ -122,3 +122,14 @@ def test_without_a_controllable_blas_the_ops_run_serially_and_say_so(monkeypatch
         tg.set_num_threads(2)
     assert tg.get_num_threads() == 1
     assert _conv_sum(None) == _conv_sum(None)  # and they still work
+
+
+def test_block_size_comes_from_the_machine(monkeypatch):
+    """Twice the per-core L2, clamped to 0.5-8 MB; $TINYGRAD_CNN_BLOCK_BYTES overrides it."""
+    monkeypatch.delenv("TINYGRAD_CNN_BLOCK_BYTES", raising=False)
+    for l2, want in ((1 << 20, 2 << 20), (2 << 20, 4 << 20), (64 << 10, 512 << 10), (32 << 20, 8 << 20)):
+        monkeypatch.setattr(_blocks, "_l2_bytes", lambda l2=l2: l2)
+        assert _blocks._block_bytes() == want
+    monkeypatch.setenv("TINYGRAD_CNN_BLOCK_BYTES", "1000000")
+    assert _blocks._block_bytes() == 1000000
+    assert _blocks._l2_bytes() > 0
