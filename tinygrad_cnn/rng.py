@@ -69,7 +69,12 @@ def _fill_chunks(out, draw, finish):
     if not np.shares_memory(flat, out) and out.size:
         out[...] = finish(draw(out.shape))
         return out
+    # one scratch buffer for all chunks: a fresh 8 MB array per chunk would be a fresh mmap (page
+    # faults on every chunk) in a process whose malloc has not grown its threshold yet
+    scratch = np.empty(min(_CHUNK, flat.size))
     for start in range(0, flat.size, _CHUNK):
         stop = min(start + _CHUNK, flat.size)
-        flat[start:stop] = finish(draw(stop - start))
+        part = scratch[: stop - start]
+        draw(out=part)
+        flat[start:stop] = finish(part)
     return out
