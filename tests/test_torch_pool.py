@@ -265,3 +265,26 @@ def test_one_hot_rejects_what_torch_rejects(labels, num_classes):
         F.one_hot(torch.tensor(labels), num_classes)
     with pytest.raises((TypeError, ValueError)):
         one_hot(Tensor(labels), num_classes)
+
+
+def test_max_pool2d_sends_the_gradient_to_a_nan_as_torch_does():
+    """A window holding a NaN pools to NaN and its gradient goes to the NaN (the fast path finds
+    maxima by equality, so such inputs go to the general path)."""
+    import tinygrad_cnn.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 6))
+    x[0, 1, 2, 3] = x[1, 2, 0, 0] = np.nan
+    g = rng.standard_normal((2, 3, 3, 3))
+    for shape in ((1, 1, 1, 1), x.shape):
+        data = x if shape == x.shape else np.full(shape, np.nan)
+        grad = g if shape == x.shape else np.full(shape, 0.5)
+        k = 2 if shape == x.shape else 1
+        ours = Tensor(data, requires_grad=True)
+        out = F.max_pool2d(ours, k)
+        out.backward(Tensor(grad))
+        theirs = torch.tensor(data, requires_grad=True)
+        expected = torch.nn.functional.max_pool2d(theirs, k)
+        expected.backward(torch.tensor(grad))
+        np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
