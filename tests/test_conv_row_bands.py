@@ -84,3 +84,29 @@ def test_gradients_after_a_banded_forward(small_bands):
     torch.nn.functional.conv2d(tx, tw, padding=1, stride=2).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 2), c=st.integers(1, 6), size=st.integers(2, 5), k=st.integers(1, 3),
+       stride=st.integers(1, 2), pad=st.integers(0, 1), dil=st.integers(1, 2), bias=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_deep_layer_forward_keeps_the_weight_as_is_and_matches_torch(n, c, size, k, stride, pad, dil, bias, seed):
+    """Fewer output pixels than channels (ResNet's 7x7 stage at batch 1): the weight (OC, C*kh*kw)
+    times transposed columns; the same numbers as torch, and its gradients too."""
+    if dil * (k - 1) + 1 > size + 2 * pad:
+        return
+    out_size = (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
+    oc = n * out_size * out_size + 3  # more output channels than output pixels
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((n, c, size, size)), rng.standard_normal((oc, c, k, k))
+    b = rng.standard_normal(oc) if bias else None
+    xt, wt = tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)
+    got = F.conv2d(xt, wt, None if b is None else tg.Tensor(b), stride=stride, padding=pad, dilation=dil)
+    got.square().sum().backward()
+    tx, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    want = torch.nn.functional.conv2d(tx, tw, None if b is None else torch.from_numpy(b), stride=stride,
+                                      padding=pad, dilation=dil)
+    want.square().sum().backward()
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(wt.grad.numpy(), tw.grad.numpy(), rtol=1e-9, atol=1e-9)

@@ -88,12 +88,14 @@ class Conv2d(Function):
             ctx.save_for_backward(xs, weight)
             ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
             return conv2d_nhwc(xs, weight, pads, b, m=m).transpose(0, 3, 1, 2)
-        wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
-
-        out = np.empty((n * out_h * out_w, oc), dtype=dtype)
         geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
         ctx.save_for_backward(xs, weight)
         ctx.geometry = geometry
+        if groups == 1 and n * out_h * out_w < oc:  # the weight is the larger operand: keep it as it is
+            out = _forward_weight_as_is(xs, weight, b, geometry)
+            return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
+        wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
+        out = np.empty((n * out_h * out_w, oc), dtype=dtype)
         if n < ROW_BANDS_MAX_IMAGES and out_h > 1 and out_h * out_w * kh * kw * c * out.itemsize >= COLS_BLOCK_BYTES:
             _forward_row_bands(xs, wmat, b, out, geometry, (kh, kw))
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
@@ -170,6 +172,32 @@ def _input_grad(xs, g, weight, geometry):
         dxp = _input_grad_scatter(g, weight, padded, out_h, out_w, stride, dilation, groups)
         dx = dxp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w]
     return dx.transpose(0, 3, 1, 2)
+
+
+def _forward_weight_as_is(xs, weight, b, geometry):
+    """The forward when the output has fewer pixels than channels (deep layers at batch 1, e.g.
+    ResNet-18's 512-channel 7x7 stage): rearranging the weight into im2col's (kh*kw*C, OC) order
+    would copy more than the whole input, so the columns are built transposed instead, in the
+    weight's own (C, kh, kw) order, and the product is weight (OC, K) @ columns (K, M). On
+    ResNet-18's 512 -> 512 convs at batch 1 the weight copy took longer than the GEMM."""
+    n, h, w, c = xs.shape
+    oc, _, kh, kw = weight.shape
+    out_h, out_w, (sh, sw), pads, (dh, dw) = geometry.out_h, geometry.out_w, geometry.stride, geometry.pads, \
+        geometry.dilation
+    xp = xs
+    if any(pads):
+        xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
+        xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
+    s0, s1, s2, s3 = xp.strides
+    windows = as_strided(xp, (c, kh, kw, n, out_h, out_w), (s3, dh * s1, dw * s2, s0, sh * s1, sw * s2),
+                         writeable=False)
+    cols = np.empty(windows.shape, dtype=xs.dtype)
+    np.copyto(cols, windows)
+    out_t = parallel.matmul(weight.reshape(oc, -1), cols.reshape(c * kh * kw, -1))  # (OC, M), on the workers
+    out = np.ascontiguousarray(out_t.T)  # (M, OC): NHWC memory, as the other paths give
+    if b is not None:
+        out += b
+    return out
 
 
 ROW_BANDS_MAX_IMAGES = 4  # fewer images than this, each with large columns: cut them into bands of rows
