@@ -91,7 +91,7 @@ class Conv2d(Function):
         geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
         ctx.save_for_backward(xs, weight)
         ctx.geometry = geometry
-        if groups == 1 and n * out_h * out_w < oc:  # the weight is the larger operand: keep it as it is
+        if groups == 1 and kh * kw > 1 and n * out_h * out_w < oc:  # the weight is the larger operand: as it is
             out = _forward_weight_as_is(xs, weight, b, geometry)
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
         wmat = weight_matrix(weight, groups)  # (G, K_g, OC_g)
