@@ -174,6 +174,16 @@ def _input_grad(xs, g, weight, geometry):
     return dx.transpose(0, 3, 1, 2)
 
 
+def _padded_batch(xs, pads):
+    """NHWC ``xs`` with (top, bottom, left, right) zero padding, as one new array (or ``xs`` itself)."""
+    if not any(pads):
+        return xs
+    n, h, w, c = xs.shape
+    xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
+    xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
+    return xp
+
+
 def _forward_weight_as_is(xs, weight, b, geometry):
     """The forward when the output has fewer pixels than channels (deep layers at batch 1, e.g.
     ResNet-18's 512-channel 7x7 stage): rearranging the weight into im2col's (kh*kw*C, OC) order
@@ -184,10 +194,7 @@ def _forward_weight_as_is(xs, weight, b, geometry):
     oc, _, kh, kw = weight.shape
     out_h, out_w, (sh, sw), pads, (dh, dw) = geometry.out_h, geometry.out_w, geometry.stride, geometry.pads, \
         geometry.dilation
-    xp = xs
-    if any(pads):
-        xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
-        xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
+    xp = _padded_batch(xs, pads)
     s0, s1, s2, s3 = xp.strides
     windows = as_strided(xp, (c, kh, kw, n, out_h, out_w), (s3, dh * s1, dw * s2, s0, sh * s1, sw * s2),
                          writeable=False)
@@ -212,10 +219,7 @@ def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
     n, h, w, c = xs.shape
     (kh, kw), (sh, _), (dh, _) = kernel, geometry.stride, geometry.dilation
     out_h, out_w, pads = geometry.out_h, geometry.out_w, geometry.pads
-    xp = xs
-    if any(pads):
-        xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
-        xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
+    xp = _padded_batch(xs, pads)
     row_bytes = out_w * kh * kw * c * out.itemsize
     rows = max(1, min(COLS_BLOCK_BYTES // row_bytes, -(-out_h // _MIN_BANDS)))
     bands = [(i, r, min(r + rows, out_h)) for i in range(n) for r in range(0, out_h, rows)]
