@@ -191,11 +191,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         (kernel, step, pad, dil, _), fast = _pool_extras("max_pool2d", x, kernel_size, stride, padding, dilation,
                                                          ceil_mode)
         if fast and not return_indices:  # (the geometry is checked: straight to the Function)
-            out = _pool.MaxPool2d.apply(x, kernel=kernel, stride=step, padding=pad)
-            # a window with a NaN gives NaN; torch then sends the gradient to the NaN, which only the
-            # general path does (the fast backward finds maxima by equality): rare, so redone there
-            if out.dtype.kind != "f" or not np.isnan(out._data).any():
-                return out
+            return _pool.MaxPool2d.apply(x, kernel=kernel, stride=step, padding=pad)
         return _pool_extra.max_pool2d_general(x, kernel, step, pad, dil, ceil_mode, return_indices)
 
     return _batched(input, "max_pool2d", run)

@@ -30,7 +30,7 @@ from ._blocks import COLS_BLOCK_BYTES, Blocks
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .conv_depthwise import depthwise_backward, depthwise_forward
 from .conv_winograd import conv2d_input_grad_nhwc, conv2d_nhwc, conv2d_weight_grad_nhwc, winograd_tile
-from .layout import nhwc, window_view
+from .layout import nhwc, pad_nhwc, window_view
 
 
 class ConvGeometry(NamedTuple):
@@ -174,16 +174,6 @@ def _input_grad(xs, g, weight, geometry):
     return dx.transpose(0, 3, 1, 2)
 
 
-def _padded_batch(xs, pads):
-    """NHWC ``xs`` with (top, bottom, left, right) zero padding, as one new array (or ``xs`` itself)."""
-    if not any(pads):
-        return xs
-    n, h, w, c = xs.shape
-    xp = np.zeros((n, h + pads[0] + pads[1], w + pads[2] + pads[3], c), dtype=xs.dtype)
-    xp[:, pads[0]:pads[0] + h, pads[2]:pads[2] + w] = xs
-    return xp
-
-
 def _forward_weight_as_is(xs, weight, b, geometry):
     """The forward when the output has fewer pixels than channels (deep layers at batch 1, e.g.
     ResNet-18's 512-channel 7x7 stage): rearranging the weight into im2col's (kh*kw*C, OC) order
@@ -194,7 +184,7 @@ def _forward_weight_as_is(xs, weight, b, geometry):
     oc, _, kh, kw = weight.shape
     out_h, out_w, (sh, sw), pads, (dh, dw) = geometry.out_h, geometry.out_w, geometry.stride, geometry.pads, \
         geometry.dilation
-    xp = _padded_batch(xs, pads)
+    xp = pad_nhwc(xs, pads) if any(pads) else xs
     s0, s1, s2, s3 = xp.strides
     windows = as_strided(xp, (c, kh, kw, n, out_h, out_w), (s3, dh * s1, dw * s2, s0, sh * s1, sw * s2),
                          writeable=False)
@@ -219,7 +209,7 @@ def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
     n, h, w, c = xs.shape
     (kh, kw), (sh, _), (dh, _) = kernel, geometry.stride, geometry.dilation
     out_h, out_w, pads = geometry.out_h, geometry.out_w, geometry.pads
-    xp = _padded_batch(xs, pads)
+    xp = pad_nhwc(xs, pads) if any(pads) else xs
     row_bytes = out_w * kh * kw * c * out.itemsize
     rows = max(1, min(COLS_BLOCK_BYTES // row_bytes, -(-out_h // _MIN_BANDS)))
     bands = [(i, r, min(r + rows, out_h)) for i in range(n) for r in range(0, out_h, rows)]

@@ -14,6 +14,7 @@ from ..function import Function
 from ._blocks import Blocks
 from ._checks import check_4d, memoize_checks, output_length, pool_window
 from .layout import nhwc, pad_nhwc, window_view
+from .pool_extra import taps_dtype, window_taps
 
 
 class PoolGeometry(NamedTuple):
@@ -76,13 +77,20 @@ class MaxPool2d(Function):
             if not covered:
                 target[...] = 0  # pixels in no window (or in several) start from zero
             o, gb = out[blk], g[blk]
+            taps = None  # windows with a NaN: torch sends the gradient to their last NaN, which
+            if np.isnan(o.min()):  # equality cannot find; the winning offset of each window then
+                taps = np.empty(o.shape, dtype=taps_dtype((kh, kw)))
+                window_taps(src, o, taps, (kh, kw), stride, (1, 1))
             taken = None  # windows whose maximum has already received the gradient
             for i in range(kh):
                 for j in range(kw):
-                    hit = window_view(src, i, j, out_h, out_w, stride, (1, 1)) == o
-                    if taken is None:
+                    if taps is not None:
+                        hit = taps == i * kw + j
+                    elif taken is None:
+                        hit = window_view(src, i, j, out_h, out_w, stride, (1, 1)) == o
                         taken = hit.copy() if kh * kw > 1 else hit
                     else:
+                        hit = window_view(src, i, j, out_h, out_w, stride, (1, 1)) == o
                         np.greater(hit, taken, out=hit)  # hit and not yet taken, in one pass
                         taken |= hit
                     window = window_view(target, i, j, out_h, out_w, stride, (1, 1))

@@ -110,11 +110,11 @@ def _first_valid(out_len, stride, pad, dilation):
     return -(np.minimum(start, 0) // dilation)
 
 
-def _taps_dtype(kernel):
+def taps_dtype(kernel):
     return np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
 
 
-def _window_taps(src, o, t, kernel, stride, dilation):
+def window_taps(src, o, t, kernel, stride, dilation):
     """t = the kernel offset i*kw + j of each window's winner, given its maximum ``o`` (NHWC blocks):
     the first maximum in row-major order, or the last NaN. Offsets are visited last to first, so
     that the first one holding the maximum is written last; t + hit * (k - t) is where(hit, k, t)
@@ -152,7 +152,7 @@ def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False)
     xs = nhwc(x)
     n, c = xs.shape[0], xs.shape[3]
     out = np.empty((n, oh, ow, c), dtype=x.dtype)
-    taps = np.zeros((n, oh, ow, c), dtype=_taps_dtype(kernel)) if with_taps else None
+    taps = np.zeros((n, oh, ow, c), dtype=taps_dtype(kernel)) if with_taps else None
     blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf) if n else None
 
     def block(worker, blk):
@@ -163,7 +163,7 @@ def max_windows(x, kernel, stride, padding, dilation, out_size, with_taps=False)
                 view = window_view(src, i, j, oh, ow, stride, dilation)
                 np.copyto(o, view) if i == j == 0 else np.maximum(o, view, out=o)
         if with_taps:
-            _window_taps(src, o, taps[blk], kernel, stride, dilation)
+            window_taps(src, o, taps[blk], kernel, stride, dilation)
 
     if n:
         blocks.run(block)
@@ -207,7 +207,7 @@ class MaxPool2dWithIndices(Function):
         blocks = _blocks(xs, kernel, stride, padding, dilation, out_size, -np.inf)
         step = blocks.slices[0].stop
         bufs = [(np.empty((step, hp, wp, c), dtype=grad.dtype), np.empty((step,) + values.shape[1:],
-                                                                         dtype=_taps_dtype(kernel)))
+                                                                         dtype=taps_dtype(kernel)))
                 for _ in range(blocks.workers)]
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
 
@@ -219,7 +219,7 @@ class MaxPool2dWithIndices(Function):
             special = not o.min() > -np.inf  # a NaN, or a window of -inf only: torch's rules, via the offsets
             if special:
                 t = bufs[worker][1][:b]
-                _window_taps(src, o, t, kernel, stride, dilation)
+                window_taps(src, o, t, kernel, stride, dilation)
                 _fix_empty(t, o, kernel, stride, padding, dilation)
             taken = None  # else fused, as conv.py: the windows whose first maximum was found already
             for k in range(kh * kw):
