@@ -10,7 +10,7 @@ import numpy as np
 from . import ops
 from ._args import is_int, normalize_axis, one_axis, shape_args
 from .errors import ArgumentError
-from .rng import get_rng
+from .rng import fill_normal, fill_uniform
 
 
 class ShapeMethods:
@@ -218,7 +218,7 @@ class ShapeMethods:
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         _no_generator(generator, "normal_")
-        return self._inplace("normal_", lambda t: t._const(get_rng().normal(mean, std, t.shape).astype(t.dtype)))
+        return self._inplace("normal_", lambda t: t._const(fill_normal(np.empty(t.shape, t.dtype), mean, std)))
 
     def uniform_(self, *bounds, generator=None, **names):
         """``uniform_(from=0, to=1)``: samples from [from, to) (``from`` is a Python keyword, so
@@ -228,7 +228,7 @@ class ShapeMethods:
         high = bounds[1] if len(bounds) > 1 else names.pop("to", 1.0)
         if names:
             raise TypeError(f"uniform_: unexpected arguments {sorted(names)}")
-        return self._inplace("uniform_", lambda t: t._const(get_rng().uniform(low, high, t.shape).astype(t.dtype)))
+        return self._inplace("uniform_", lambda t: t._const(fill_uniform(np.empty(t.shape, t.dtype), low, high)))
 
     # --- the CNN ops as methods (kept from before tinygrad_cnn.nn.functional; prefer F.conv2d etc.)
     def conv2d(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

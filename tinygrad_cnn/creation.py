@@ -13,7 +13,7 @@ from ._memory import check_memory
 from ._tensor import Tensor, _to_array
 from .device import check_device
 from .errors import NotImplementedForDtype
-from .rng import get_rng
+from .rng import fill_uniform, get_rng
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
 _INT64, _BOOL = np.dtype(np.int64), np.dtype(np.bool_)
@@ -211,7 +211,7 @@ def _uniform(*shape, low=0.0, high=1.0, dtype=_DEFAULT_FLOAT, requires_grad=Fals
             raise ValueError(f"Tensor.uniform: {name} must be finite, got {v!r}")
     if low > high:
         raise ValueError(f"Tensor.uniform: low ({low}) must not exceed high ({high})")
-    return _new(lambda s, dt: get_rng().uniform(low, high, s).astype(dt), shape, dtype, "Tensor.uniform",
+    return _new(lambda s, dt: fill_uniform(np.empty(s, dt), low, high), shape, dtype, "Tensor.uniform",
                 requires_grad, None, True)
 
 

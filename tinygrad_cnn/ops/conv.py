@@ -79,18 +79,14 @@ class Conv2d(Function):
         # channels-last and contiguous: free when x came from a conv; one copy for a user's NCHW array
         xs = np.ascontiguousarray(nhwc(x))
         b = bias[0].astype(dtype, copy=False) if bias else None
+        geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
+        ctx.save_for_backward(xs, weight)  # every path's backward needs the same two
+        ctx.geometry = geometry
         if groups == c > 1:  # depthwise: one pass per kernel offset, no GEMM (conv_depthwise.py)
-            ctx.save_for_backward(xs, weight)
-            ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
-            return depthwise_forward(xs, weight, b, ctx.geometry).transpose(0, 3, 1, 2)
+            return depthwise_forward(xs, weight, b, geometry).transpose(0, 3, 1, 2)
         m = _winograd_tile(n, c, oc, h, w, (kh, kw), "forward", pads, stride, dilation, groups, dtype)
         if m:  # fewer multiplications where they dominate (conv_winograd.py has the measured rule)
-            ctx.save_for_backward(xs, weight)
-            ctx.geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
             return conv2d_nhwc(xs, weight, pads, b, m=m).transpose(0, 3, 1, 2)
-        geometry = ConvGeometry(out_h, out_w, stride, pads, dilation, groups, has_bias=bool(bias))
-        ctx.save_for_backward(xs, weight)
-        ctx.geometry = geometry
         if groups == 1 and kh * kw > 1 and n * out_h * out_w < oc:  # the weight is the larger operand: as it is
             out = _forward_weight_as_is(xs, weight, b, geometry)
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
