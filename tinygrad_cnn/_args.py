@@ -59,6 +59,8 @@ def normalize_axis(axis, ndim, op):
 
 def one_axis(axis, ndim, op):
     """A single dim (an int, negatives allowed) as a non-negative int; None for a 0-d tensor."""
+    if axis.__class__ is int and -ndim <= axis < ndim:  # the usual call
+        return axis % ndim
     if not is_int(axis):
         raise TypeError(f"{op}: dim must be a single int, got {axis!r}")
     axes = normalize_axis(axis, ndim, op)

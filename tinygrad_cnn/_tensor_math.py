@@ -113,7 +113,7 @@ class MathMethods:
         return ops.Sign.apply(self)
 
     def relu(self):
-        if self.dtype == np.bool_:
+        if self._data.dtype.kind == "b":
             raise TypeError("relu: not implemented for bool tensors, as in PyTorch")
         return ops.ReLU.apply(self)
 

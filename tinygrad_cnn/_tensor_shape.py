@@ -46,13 +46,14 @@ class ShapeMethods:
         return self
 
     def flatten(self, start_dim=0, end_dim=-1):
-        start, end = one_axis(start_dim, self.ndim, "flatten"), one_axis(end_dim, self.ndim, "flatten")
-        if self.ndim == 0:
+        shape = self._data.shape
+        start, end = one_axis(start_dim, len(shape), "flatten"), one_axis(end_dim, len(shape), "flatten")
+        if not shape:
             return self.reshape(1)
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        merged = math.prod(self.shape[start:end + 1])  # not -1, which a 0-size tensor could not resolve
-        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
+        merged = math.prod(shape[start:end + 1])  # not -1, which a 0-size tensor could not resolve
+        return ops.Reshape.apply(self, shape=shape[:start] + (merged,) + shape[end + 1:])  # sizes known good
 
     def unflatten(self, dim, sizes):
         d = one_axis(dim, self.ndim, "unflatten")

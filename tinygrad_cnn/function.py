@@ -34,6 +34,11 @@ def register_tensor_type(cls):
     _tensor_type = cls
 
 
+def tensor_type():
+    """The Tensor class (for ``isinstance`` checks in modules that may not import it)."""
+    return _tensor_type
+
+
 class Context:
     """What one call of a Function remembers between its forward and its backward.
 
@@ -46,8 +51,8 @@ class Context:
     def __init__(self, function, parents):
         self.function = function
         self.parents = parents
-        self.needs_input_grad = tuple(p.requires_grad for p in parents)
-        self.versions = tuple(p._version[0] for p in parents)
+        self.needs_input_grad = tuple([p._requires_grad for p in parents])
+        self.versions = ()  # the inputs' versions, set by apply when the call is recorded
         self.saved_tensors = ()
         self.released = False
 
@@ -104,25 +109,38 @@ class Function:
     def apply(cls, *inputs, **kwargs):
         Tensor = _tensor_type
         parents = inputs
-        if not all(isinstance(t, Tensor) for t in inputs):
-            like = next((t for t in inputs if isinstance(t, Tensor)), None)
-            parents = tuple(_as_tensor(t, like, cls.__name__) for t in inputs)
+        for t in inputs:
+            if t.__class__ is not Tensor and not isinstance(t, Tensor):  # numbers and arrays become constant tensors
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
+                parents = tuple([_as_tensor(t, like, cls.__name__) for t in inputs])
+                break
         ctx = Context(cls, parents)
         ctx.options = kwargs  # the op's non-tensor arguments, as given (read by graph tools such as onnx export)
-        with parallel.single_threaded_blas():  # nested inside a Module call: no BLAS call at all
-            out = cls.forward(ctx, *(p._data for p in parents), **kwargs)
-        if not isinstance(out, np.ndarray):
-            if np.isscalar(out) or isinstance(out, np.generic):
-                out = np.asarray(out)
-            else:
-                raise TypeError(f"{cls.__name__}.forward must return an ndarray, got {type(out).__name__}")
-        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
-        result = Tensor._from_op(out, ctx if requires_grad else None)
-        if requires_grad:
+        if parallel.in_single_threaded_blas():  # inside a Module call (or a backward pass): BLAS already at one thread
+            out = cls.forward(ctx, *[p._data for p in parents], **kwargs)
+        else:
+            with parallel.single_threaded_blas():
+                out = cls.forward(ctx, *[p._data for p in parents], **kwargs)
+        if out.__class__ is not np.ndarray:
+            out = _as_result(out, cls.__name__)
+        if True in ctx.needs_input_grad and is_grad_enabled():
+            ctx.versions = tuple([p._version[0] for p in parents])
+            result = Tensor._from_op(out, ctx)
             for p in parents:
                 p._used = True
+        else:
+            result = Tensor._from_op(out, None)
         check_anomaly(cls.__name__, "forward", out)
         return result
+
+
+def _as_result(out, op_name):
+    """A forward's result as an ndarray: NumPy scalars become 0-d arrays; anything else is an error."""
+    if isinstance(out, np.ndarray):
+        return out
+    if np.isscalar(out) or isinstance(out, np.generic):
+        return np.asarray(out)
+    raise TypeError(f"{op_name}.forward must return an ndarray, got {type(out).__name__}")
 
 
 def _as_tensor(value, like, op_name):

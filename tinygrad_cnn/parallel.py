@@ -244,7 +244,7 @@ def elementwise(fn, out, *arrays):
     """``fn(out_part, *array_parts)`` over slices of axis 0, one per worker: for one-pass
     elementwise ops on activation-sized arrays (NumPy runs a ufunc on one core). ``out`` and the
     arrays must have the same shape. Returns ``out``."""
-    if out.ndim == 0:
+    if out.ndim == 0 or out.size < _ELEMENTWISE_MIN_SIZE:  # one part: no slicing, no scheduling
         fn(out, *arrays)
         return out
     parts = split(out.shape[0], out.size)

@@ -166,6 +166,8 @@ def _batched(input, op, run):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation; weight (out_channels, in_channels / groups, kh, kw); padding an int,
     a pair, 'valid' or 'same'."""
+    if input.__class__ is Tensor and input.ndim == 4:  # the usual call: no unbatched case to handle
+        return _conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
     return _batched(input, "conv2d", lambda x: _conv.conv2d(x, weight, bias, stride, padding, dilation, groups))
 
 
@@ -174,10 +176,7 @@ def _pool_extras(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     whether conv.py's tuned Function computes it: no dilation, the floor-mode output size (a
     ceil_mode that changes nothing stays fast) and a non-empty input. The rest goes to
     ops/pool_extra.py."""
-    geometry = _pool_extra.pool_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    kernel, step, pad, dil, out = geometry
-    floor = tuple((size + 2 * p - k) // s + 1 for size, k, s, p in zip(x.shape[2:], kernel, step, pad))
-    return geometry, dil == (1, 1) and out == floor and min(x.shape) > 0
+    return _pool_extra.pool_plan(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

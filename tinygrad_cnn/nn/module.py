@@ -101,9 +101,10 @@ class Module(DtypeMethods):
     def __getattr__(self, name):
         # only called when normal lookup fails, i.e. for registered parameters/buffers/modules
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
-            if registry in d and name in d[registry]:
-                return d[registry][name]
+        for registry in ("_parameters", "_modules", "_buffers"):
+            entries = d.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):

@@ -47,6 +47,13 @@ PARALLEL_MIN_BYTES = 1 << 20  # smaller jobs run serially (seed model, batch 32:
 SUM_GROUPS = 8  # weight-gradient partial sums: a fixed number of groups of blocks, whatever the thread count
 
 
+def one_small_block(nbytes):
+    """True when a job of ``nbytes`` (columns or input) is small enough to run as one block on the
+    calling thread without the scheduler: the short path of small inputs (batch 1 inference). The
+    same arithmetic as a single block of ``Blocks``, so the results are the same bits."""
+    return nbytes <= COLS_BLOCK_BYTES // 4 and nbytes < PARALLEL_MIN_BYTES
+
+
 class Blocks:
     """Slices of the batch whose im2col columns take about COLS_BLOCK_BYTES, shared out among the
     worker threads of ``parallel``. Each worker has its own column buffer, reused by all its

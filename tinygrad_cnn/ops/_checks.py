@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from .. import function
 from ..errors import NotImplementedForDtype
 
 # the names PyTorch prints in "not implemented for 'Long'"
@@ -17,8 +18,8 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def is_tensor(value):
-    """A Tensor (duck-typed: ops do not import the Tensor class)."""
-    return hasattr(value, "requires_grad") and hasattr(value, "numpy") and not isinstance(value, np.ndarray)
+    """A Tensor (the class ``Function.apply`` wraps results in; ops do not import it)."""
+    return isinstance(value, function.tensor_type())
 
 
 def is_int(value):
@@ -173,20 +174,42 @@ def _plain(value):
 
 def _plain_key(args):
     """A hashable key of the arguments that tells ``1``, ``True`` and ``1.0`` apart, or None when
-    one is not a number, string, dtype or flat tuple/list of those (those calls are not memoized)."""
+    one is not a number, string, dtype or flat tuple/list of those (those calls are not memoized).
+
+    The usual call (Python scalars and tuples of them, a dtype) takes the short way: the argument
+    tuple itself plus the type of every value, nested one level."""
+    types = []
+    for v in args:
+        kind = v.__class__
+        if kind is tuple:
+            inner = tuple(map(type, v))
+            if not _SCALARS.issuperset(inner):
+                return _general_key(args)
+            types.append(inner)
+        elif kind in _SCALARS:
+            types.append(kind)
+        elif isinstance(v, np.dtype):
+            types.append(np.dtype)
+        else:
+            return _general_key(args)
+    return args, tuple(types)
+
+
+def _general_key(args):
+    """``_plain_key`` for NumPy scalars and lists: each value with its type, lists as tuples."""
     key = []
     for v in args:
         kind = type(v)
         if kind is tuple or kind is list:
             types = tuple(map(type, v))
-            if not _SCALARS.issuperset(types) and not all(map(_plain, v)):
+            if not all(map(_plain, v)):
                 return None
             key.append((kind, tuple(v), types))
         elif _plain(v):
             key.append((kind, v))
         else:
             return None
-    return tuple(key)
+    return "general", tuple(key)
 
 
 def memoize_checks(fn):

@@ -17,6 +17,7 @@ How the speed is won (figures in docs/benchmarks.md):
 
 ``conv2d`` (the functional) checks the arguments once; ``Conv2d`` assumes they are valid.
 """
+import functools
 import math
 from typing import NamedTuple
 
@@ -26,7 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import parallel
 from .._memory import check_memory
 from ..function import Function
-from ._blocks import COLS_BLOCK_BYTES, Blocks
+from ._blocks import COLS_BLOCK_BYTES, Blocks, one_small_block
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .conv_depthwise import depthwise_backward, depthwise_forward
 from .conv_winograd import conv2d_input_grad_nhwc, conv2d_nhwc, conv2d_weight_grad_nhwc, winograd_tile
@@ -48,20 +49,27 @@ def im2col(xp, kh, kw, out_h, out_w, stride, dilation, buf):
     """Columns (M, K), M = n*out_h*out_w rows, K = kh*kw*C ordered (i, j, c), written into ``buf``."""
     n, c = xp.shape[0], xp.shape[3]
     m, k = n * out_h * out_w, kh * kw * c
-    if c <= 4:  # few channels: offset-major layout, each of the kh*kw copies writes one contiguous plane
-        cols = buf[: m * k].reshape(kh, kw, c, n, out_h, out_w)
-        for i in range(kh):
-            for j in range(kw):
-                cols[i, j] = window_view(xp, i, j, out_h, out_w, stride, dilation).transpose(3, 0, 1, 2)
-        return cols.reshape(k, m).T
-    # many channels: one copy of a 6-D strided view (n, out_h, out_w, kh, kw, C) of the input
     (sh, sw), (dh, dw) = stride, dilation
     s0, s1, s2, s3 = xp.strides
-    patches = as_strided(xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3),
-                         writeable=False)
+    if c <= 4:  # few channels: offset-major layout (kh, kw, C, n, out_h, out_w), runs of out_w pixels
+        cols = buf[: m * k].reshape(kh, kw, c, n, out_h, out_w)
+        np.copyto(cols, _strided(xp, (kh, kw, c, n, out_h, out_w), (dh * s1, dw * s2, s3, s0, sh * s1, sw * s2)))
+        return cols.reshape(k, m).T
+    # many channels: one copy of a 6-D strided view (n, out_h, out_w, kh, kw, C) of the input
+    patches = _strided(xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3))
     cols = buf[: m * k].reshape(n, out_h, out_w, kh, kw, c)
     np.copyto(cols, patches)
     return cols.reshape(m, k)
+
+
+def _strided(x, shape, strides):
+    """A read-only strided view of the memory of ``x`` (from its first element): NumPy's ndarray
+    constructor when ``x`` is contiguous (a few times cheaper than ``as_strided``), else as_strided."""
+    if x.flags.c_contiguous:
+        view = np.ndarray(shape, x.dtype, x, 0, strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(x, shape, strides, writeable=False)
 
 
 class Conv2d(Function):
@@ -71,8 +79,10 @@ class Conv2d(Function):
     def forward(ctx, x, weight, *bias, stride, pads, dilation, groups):
         n, c, h, w = x.shape
         oc, cg, kh, kw = weight.shape
-        dtype = np.result_type(x.dtype, weight.dtype)
-        x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
+        dtype = x.dtype
+        if weight.dtype != dtype:
+            dtype = np.result_type(dtype, weight.dtype)
+            x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
         hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
         out_h = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         out_w = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
@@ -94,6 +104,13 @@ class Conv2d(Function):
         out = np.empty((n * out_h * out_w, oc), dtype=dtype)
         if n < ROW_BANDS_MAX_IMAGES and out_h > 1 and out_h * out_w * kh * kw * c * out.itemsize >= COLS_BLOCK_BYTES:
             _forward_row_bands(xs, wmat, b, out, geometry, (kh, kw))
+            return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
+        if one_small_block(out.size // oc * kh * kw * c * out.itemsize):  # no scheduler, no per-worker buffers
+            src = pad_nhwc(xs, pads) if any(pads) else xs
+            cols = im2col(src, kh, kw, out_h, out_w, stride, dilation, np.empty(out.size // oc * kh * kw * c, dtype))
+            gemm_cols_w(cols, wmat, groups, kh * kw, out)
+            if b is not None:
+                out += b
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
         blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
 
@@ -128,7 +145,8 @@ class Conv2d(Function):
         return (grad_x, grad_w, grad_b) if has_bias else (grad_x, grad_w)
 
 
-_winograd_tile = memoize_checks(winograd_tile)  # a pure rule of the shapes: remembered per layer shape
+# a pure rule of the shapes, called with ints, tuples of ints, a name and a dtype: remembered per layer shape
+_winograd_tile = functools.lru_cache(maxsize=1024)(winograd_tile)
 
 
 def _weight_grad(xs, g, weight, geometry):
@@ -340,7 +358,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     weight = tensor_or_array(weight, "weight", op)
     check_4d(x, op)
     check_4d(weight, op, "weight")
-    stride, pads, dilation = conv_geometry(tuple(x.shape), tuple(weight.shape), np.result_type(x.dtype, weight.dtype),
+    dtype = x.dtype if x.dtype == weight.dtype else np.result_type(x.dtype, weight.dtype)
+    stride, pads, dilation = conv_geometry(tuple(x.shape), tuple(weight.shape), dtype,
                                            stride, padding, dilation, groups)
     inputs = (x, weight)
     if bias is not None:

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..function import Function
-from ._blocks import Blocks
+from ._blocks import Blocks, one_small_block
 from ._checks import check_4d, memoize_checks, output_length, pool_window
 from .layout import nhwc, pad_nhwc, window_view
 from .pool_extra import taps_dtype, window_taps
@@ -38,23 +38,13 @@ class MaxPool2d(Function):
         out_h, out_w = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
         xs = nhwc(x)
         out = np.empty((n, out_h, out_w, c), dtype=x.dtype)
-        blocks = _pool_blocks(xs, padding, -np.inf)
-
-        def block(worker, blk):
-            src = blocks.padded(worker, xs, blk)
-            o = out[blk]
-            for i in range(kh):
-                for j in range(kw):
-                    view = window_view(src, i, j, out_h, out_w, stride, (1, 1))
-                    # k*k strided views and np.maximum: ~3x faster than reshape(...).max(axis)
-                    if i == j == 0:
-                        np.copyto(o, view)
-                    else:
-                        np.maximum(o, view, out=o)
-
-        blocks.run(block)
         ctx.save_for_backward(x, out)
         ctx.geometry = PoolGeometry(kernel, stride, padding)
+        if not (ph or pw) and one_small_block(x.size * x.itemsize):  # no scheduler
+            _max_windows(xs, out, kernel, stride)
+            return out.transpose(0, 3, 1, 2)
+        blocks = _pool_blocks(xs, padding, -np.inf)
+        blocks.run(lambda worker, blk: _max_windows(blocks.padded(worker, xs, blk), out[blk], kernel, stride))
         return out.transpose(0, 3, 1, 2)
 
     @staticmethod
@@ -103,6 +93,42 @@ class MaxPool2d(Function):
 
         blocks.run(block)
         return dx.transpose(0, 3, 1, 2)
+
+
+def _max_windows(src, out, kernel, stride):
+    """out = the max over each window of the (padded) NHWC block ``src``: kh*kw strided views and
+    np.maximum, about 3x faster than reshaping into windows and reducing. Kernels of more than 4 taps
+    and small blocks go by rows, then columns (``_max_rows_then_columns``)."""
+    out_h, out_w = out.shape[1:3]
+    if kernel[0] * kernel[1] > 4 or src.size <= SEPARABLE_MAX_SIZE:
+        _max_rows_then_columns(src, out, kernel, stride)
+        return
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            view = window_view(src, i, j, out_h, out_w, stride, (1, 1))
+            if i == j == 0:
+                np.copyto(out, view)
+            else:
+                np.maximum(out, view, out=out)
+
+
+SEPARABLE_MAX_SIZE = 1 << 16  # elements of a block below which 2x2 max pooling goes by rows, then columns
+
+
+def _max_rows_then_columns(src, out, kernel, stride):
+    """The window max as two passes, max over kh rows then over kw columns: kh + kw - 2 np.maximum
+    calls instead of kh*kw - 1 (3x3 stride 2 on ResNet-18's 112x112x64: 390 -> 190 us), through an
+    (n, out_h, W, C) buffer, which costs more than it saves on large blocks of 2x2 windows."""
+    n, out_h, out_w, c = out.shape
+    (kh, kw), (sh, sw) = kernel, stride
+    rows = np.empty((n, out_h, src.shape[2], c), dtype=src.dtype)
+    last_h, last_w = sh * (out_h - 1) + 1, sw * (out_w - 1) + 1
+    np.copyto(rows, src[:, :last_h:sh])
+    for i in range(1, kh):
+        np.maximum(rows, src[:, i:i + last_h:sh], out=rows)
+    np.copyto(out, rows[:, :, :last_w:sw])
+    for j in range(1, kw):
+        np.maximum(out, rows[:, :, j:j + last_w:sw], out=out)
 
 
 def _pool_blocks(xs, padding, fill):

@@ -83,6 +83,16 @@ def pool_geometry(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode
     return kernel, stride, padding, dilation, out
 
 
+@memoize_checks
+def pool_plan(op, shape, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """``pool_geometry`` and whether pool.py's tuned Functions compute this pooling: no dilation,
+    the floor-mode output size (a ceil_mode that changes nothing stays fast), a non-empty input."""
+    geometry = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
+    kernel, step, pad, dil, out = geometry
+    floor = tuple((size + 2 * p - k) // s + 1 for size, k, s, p in zip(shape[2:], kernel, step, pad))
+    return geometry, dil == (1, 1) and out == floor and min(shape) > 0
+
+
 def _padded_item(shape, kernel, stride, padding, dilation, out_size):
     """((Hp, Wp, C), (top, left)) of the padded buffer that holds every window of the output
     (it may reach past the bottom/right padding in ceil mode, or stop short of the input's end)."""
