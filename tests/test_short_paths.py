@@ -134,3 +134,19 @@ def test_a_batch_one_forward_matches_torch_and_records_nothing_under_no_grad():
     out = ours(tg.Tensor(x))
     assert out.grad_fn is not None
     np.testing.assert_array_equal(out.numpy(), got.numpy())
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_relu_keeps_nan_and_negative_zero_as_torch_does(layout):
+    """ReLU's forward is np.clip(x, 0, inf) (faster than maximum against a scalar): torch's bits,
+    -0.0 and NaN included, in either memory layout."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    x.flat[:6] = [-0.0, np.nan, -np.inf, np.inf, 0.0, -np.nan]
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    got = tg.Tensor(x).relu().numpy()
+    want = torch.relu(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert got.strides == x.strides  # the layout is kept

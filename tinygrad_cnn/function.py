@@ -21,7 +21,7 @@ wrapped into constant Tensors); keyword arguments are options passed through to 
 import numpy as np
 
 from . import parallel
-from .grad_mode import check_anomaly, is_grad_enabled
+from .grad_mode import anomaly_checks_on, check_anomaly, is_grad_enabled
 
 # The Tensor class builds on this module (its methods apply Functions), so this module does not import it:
 # _tensor.py registers the class here right after defining it (see register_tensor_type).
@@ -123,14 +123,17 @@ class Function:
                 out = cls.forward(ctx, *[p._data for p in parents], **kwargs)
         if out.__class__ is not np.ndarray:
             out = _as_result(out, cls.__name__)
+        result = Tensor.__new__(Tensor)  # (Tensor._from_op, inlined: this is every op's path)
+        result._data, result._grad, result._retain_grad, result._version, result._used = out, None, False, [0], False
         if True in ctx.needs_input_grad and is_grad_enabled():
             ctx.versions = tuple([p._version[0] for p in parents])
-            result = Tensor._from_op(out, ctx)
+            result._ctx, result._requires_grad = ctx, True
             for p in parents:
                 p._used = True
         else:
-            result = Tensor._from_op(out, None)
-        check_anomaly(cls.__name__, "forward", out)
+            result._ctx, result._requires_grad = None, False
+        if anomaly_checks_on():
+            check_anomaly(cls.__name__, "forward", out)
         return result
 
 

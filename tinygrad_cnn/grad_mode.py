@@ -20,6 +20,9 @@ def _anomaly_enabled():
     return getattr(_mode, "anomaly", False)
 
 
+anomaly_checks_on = _anomaly_enabled  # (the public name ops use to skip building the check's arguments)
+
+
 class set_grad_enabled(contextlib.ContextDecorator):
     """``set_grad_enabled(False)`` switches graph recording off: called as a function it does so
     at once (for this thread); as a context manager or decorator, until the block ends."""

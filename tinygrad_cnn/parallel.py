@@ -54,24 +54,31 @@ class _SingleThreadedBlas:
     """The context manager behind `single_threaded_blas` (a class: entering a nested block is
     two attribute reads, cheaper than a generator-based context manager)."""
 
-    __slots__ = ("_libs", "_previous")
+    __slots__ = ("_restore",)
 
     def __enter__(self):
         depth = getattr(_blas_scope, "depth", 0)
-        self._libs = _blas_controllers() if depth == 0 else ()
-        self._previous = [lib.num_threads for lib in self._libs]
-        for lib, n in zip(self._libs, self._previous):
-            if n != 1:
-                lib.set_num_threads(1)
         _blas_scope.depth = depth + 1
+        self._restore = _blas_to_one_thread() if depth == 0 else None
         return self
 
     def __exit__(self, *exc):
         _blas_scope.depth -= 1
-        for lib, n in zip(self._libs, self._previous):
-            if n != 1:
+        if self._restore:
+            for lib, n in self._restore:
                 lib.set_num_threads(n)
         return False
+
+
+def _blas_to_one_thread():
+    """Set every BLAS that runs more than one thread to one; the (library, count) pairs to put back."""
+    restore = None
+    for lib in _blas or _blas_controllers():
+        n = lib.num_threads
+        if n != 1:
+            lib.set_num_threads(1)
+            restore = (restore or []) + [(lib, n)]
+    return restore
 
 
 def single_threaded_blas():

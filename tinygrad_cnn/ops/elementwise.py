@@ -164,7 +164,9 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, a):
         if a.dtype.kind == "f":  # on the workers, for activation-sized arrays
-            out = parallel.elementwise(lambda o, x: np.maximum(x, 0, out=o), np.empty_like(a), a)
+            # np.clip to [0, inf]: NumPy 2.4's maximum against a scalar has no SIMD loop (2-4x slower
+            # than clip on 0.01-5 M floats, docs/benchmarks.md); clip keeps NaN and -0.0 as torch.relu does
+            out = parallel.elementwise(lambda o, x: np.clip(x, 0, np.inf, out=o), np.empty_like(a), a)
         else:
             out = np.maximum(a, 0)
         ctx.save_for_backward(out)

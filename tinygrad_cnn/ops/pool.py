@@ -103,13 +103,14 @@ def _max_windows(src, out, kernel, stride):
     if kernel[0] * kernel[1] > 4 or src.size <= SEPARABLE_MAX_SIZE:
         _max_rows_then_columns(src, out, kernel, stride)
         return
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            view = window_view(src, i, j, out_h, out_w, stride, (1, 1))
-            if i == j == 0:
-                np.copyto(out, view)
-            else:
-                np.maximum(out, view, out=out)
+    taps = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+    if len(taps) == 1:
+        np.copyto(out, window_view(src, 0, 0, out_h, out_w, stride, (1, 1)))
+        return
+    first, second = (window_view(src, i, j, out_h, out_w, stride, (1, 1)) for i, j in taps[:2])
+    np.maximum(first, second, out=out)
+    for i, j in taps[2:]:
+        np.maximum(out, window_view(src, i, j, out_h, out_w, stride, (1, 1)), out=out)
 
 
 SEPARABLE_MAX_SIZE = 1 << 16  # elements of a block below which 2x2 max pooling goes by rows, then columns
@@ -121,13 +122,15 @@ def _max_rows_then_columns(src, out, kernel, stride):
     (n, out_h, W, C) buffer, which costs more than it saves on large blocks of 2x2 windows."""
     n, out_h, out_w, c = out.shape
     (kh, kw), (sh, sw) = kernel, stride
-    rows = np.empty((n, out_h, src.shape[2], c), dtype=src.dtype)
     last_h, last_w = sh * (out_h - 1) + 1, sw * (out_w - 1) + 1
-    np.copyto(rows, src[:, :last_h:sh])
-    for i in range(1, kh):
+    rows = src[:, :last_h:sh] if kh == 1 else np.maximum(src[:, :last_h:sh], src[:, 1:1 + last_h:sh])
+    for i in range(2, kh):
         np.maximum(rows, src[:, i:i + last_h:sh], out=rows)
-    np.copyto(out, rows[:, :, :last_w:sw])
-    for j in range(1, kw):
+    if kw == 1:
+        np.copyto(out, rows[:, :, :last_w:sw])
+    else:
+        np.maximum(rows[:, :, :last_w:sw], rows[:, :, 1:1 + last_w:sw], out=out)
+    for j in range(2, kw):
         np.maximum(out, rows[:, :, j:j + last_w:sw], out=out)
 
 
