@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import Tensor
+from tinygrad_cnn import Tensor, parallel
 from tinygrad_cnn.ops import _blocks, conv, conv_depthwise
 from tinygrad_cnn.testing import assert_gradcheck, reference_conv2d
 
@@ -225,6 +225,7 @@ def _training_step(seed):
 def test_results_are_bit_identical_on_any_thread_count(monkeypatch):
     monkeypatch.setattr(conv_depthwise, "TILE_BYTES", 512)  # many tiles, bands of rows for the batch-1 images
     monkeypatch.setattr(_blocks, "PARALLEL_MIN_BYTES", 1)   # and shared out among the threads
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))
     before = tg.get_num_threads()
     try:
         tg.set_num_threads(1)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
+from tinygrad_cnn import parallel
 from tinygrad_cnn.nn import functional as F
 from tinygrad_cnn.ops import conv
 from tinygrad_cnn.ops import conv_winograd as cw
@@ -133,6 +134,7 @@ def test_matches_torch():
 
 def test_weight_gradient_is_the_same_on_any_thread_count(monkeypatch):
     monkeypatch.setattr(cw, "BLOCK_BYTES", 1 << 15)
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))  # shared out, whatever this machine's costs
     x, w, g = draw_arrays((16, 32, 32, 12, 12, 3, 4, (1, 1, 1, 1)), np.float32, 5)
     before = tg.get_num_threads()
     try:

@@ -75,6 +75,7 @@ def test_a_float32_training_step_makes_no_float64_array(dtype_log, name, make_op
         monkeypatch.setattr(_blocks, "COLS_BLOCK_BYTES", 2048)
         monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)
         monkeypatch.setattr(parallel, "_MATMUL_MIN_FLOPS", 0)
+        monkeypatch.setattr(parallel, "_break_even", (0, 0))
         tg.get_num_threads()  # the BLAS is set up (single-threaded) first
         monkeypatch.setattr(parallel, "_num_threads", 2)
     tg.manual_seed(0)

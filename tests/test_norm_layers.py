@@ -147,7 +147,8 @@ def test_float32_channels_last_in_float32_channels_last_out(op):
     lambda x, w: F.layer_norm(x, x.shape[1:]), lambda x, w: F.group_norm(x, 4, w, w),
     lambda x, w: F.instance_norm(x, weight=w), lambda x, w: F.layer_norm(x, x.shape[-1:]),
 ])
-def test_results_do_not_depend_on_the_thread_count(op):
+def test_results_do_not_depend_on_the_thread_count(op, monkeypatch):
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))  # shared out, whatever this machine's costs
     rng = np.random.default_rng(1)
     a = channels_last(rng.standard_normal((8, 16, 48, 48)).astype(np.float32))  # above the parallel threshold
     g = rng.standard_normal(a.shape).astype(np.float32)

@@ -38,6 +38,7 @@ def _step(seed):
 def test_results_are_bit_identical_on_any_thread_count(threads, monkeypatch):
     monkeypatch.setattr(_blocks, "COLS_BLOCK_BYTES", 4096)  # many blocks even for this small batch
     monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)  # ReLU and batch norm shared out too
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))  # however cheap the job
     threads(1)
     serial = _step(0)
     threads(2)
@@ -51,6 +52,7 @@ def test_results_are_bit_identical_on_any_thread_count(threads, monkeypatch):
 
 def test_parallel_matmul_splits_rows_or_columns(threads, monkeypatch):
     monkeypatch.setattr(parallel, "_MATMUL_MIN_FLOPS", 0)
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))
     threads(2)
     rng = np.random.default_rng(1)
     for m, k, n in [(37, 5, 3), (3, 5, 41), (64, 64, 64), (1, 7, 1)]:
@@ -133,3 +135,26 @@ def test_block_size_comes_from_the_machine(monkeypatch):
     monkeypatch.setenv("TINYGRAD_CNN_BLOCK_BYTES", "1000000")
     assert _blocks._block_bytes() == 1000000
     assert _blocks._l2_bytes() > 0
+
+
+def test_break_even_is_measured_once_and_decides_only_where_a_job_runs(threads, monkeypatch):
+    """Small jobs stay on the calling thread when waking the workers would cost more than it saves; the
+    measurement happens once, and a job's result is the same whether or not it is shared."""
+    threads(2)
+    monkeypatch.setattr(parallel, "_break_even", None)
+    min_bytes, min_flops = parallel.break_even()
+    assert min_bytes > 0 and min_flops > 0
+    assert parallel.break_even() == (min_bytes, min_flops)  # remembered
+    assert parallel.share_workers(8, nbytes=1024) == 1
+    assert parallel.share_workers(8, nbytes=int(min_bytes) + 1) == 2
+    assert parallel.share_workers(8, flops=int(min_flops) + 1) == 2
+    assert parallel.share_workers(1, nbytes=int(min_bytes) + 1) == 1  # one block: nothing to share
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 8, 32, 32)).astype(np.float32)
+    alone = tg.Tensor(x).relu().numpy()
+    monkeypatch.setattr(parallel, "_break_even", (0, 0))
+    monkeypatch.setattr(parallel, "_ELEMENTWISE_MIN_SIZE", 1)
+    shared = tg.Tensor(x).relu().numpy()
+    np.testing.assert_array_equal(alone, shared)
+    threads(1)
+    assert parallel.share_workers(8, nbytes=1 << 40) == 1  # one thread: never shared

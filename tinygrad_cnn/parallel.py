@@ -25,6 +25,7 @@ stay on the calling thread.
 """
 import os
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -139,6 +140,57 @@ def worker_count(num_blocks):
     return max(1, min(get_num_threads(), num_blocks))
 
 
+def share_workers(num_blocks, nbytes=0, flops=0):
+    """The workers for a job of ``num_blocks`` blocks that streams ``nbytes`` or computes ``flops``:
+    one (the calling thread) unless the job takes longer on one core than waking the others costs
+    on this machine (`break_even`), else as ``worker_count``. The blocks stay the same either way,
+    so the result does not change, only where it is computed."""
+    workers = worker_count(num_blocks)
+    if workers == 1:
+        return 1
+    min_bytes, min_flops = break_even()
+    return workers if nbytes >= min_bytes or (flops and flops >= min_flops) else 1
+
+
+_break_even = None  # (bytes, flops): measured at the first job that could be shared
+_SHARE_FACTOR = 3  # share a job when one core would take this many times the round trip of waking the workers
+
+
+def break_even():
+    """(bytes streamed, flops computed) below which a job runs faster on the calling thread alone: ``_SHARE_FACTOR``
+    times the measured round trip of handing the workers an empty job, in units of one core's copy bandwidth and
+    single-threaded GEMM speed, each measured once (a few ms, at the first job big enough to share). The round trip
+    is a machine's own: 20-30 us to wake a core on bare metal, 50-150 us on the 2-vCPU VM of docs/benchmarks.md,
+    where a 400 K-float ReLU took 70 us alone and 170 us on both cores."""
+    global _break_even
+    if _break_even is None:
+        _break_even = _measure_break_even()
+    return _break_even
+
+
+def _measure_break_even():
+    workers = get_num_threads()
+    trips = []
+    for _ in range(12):
+        start = time.perf_counter()
+        run_blocks(lambda worker, block: None, range(workers), workers)
+        trips.append(time.perf_counter() - start)
+    trip = sorted(trips[3:])[len(trips[3:]) // 2]  # the median, after a warm-up
+    a = np.ones(1 << 20, dtype=np.float32)
+    b = np.empty_like(a)
+    m = np.ones((192, 192), dtype=np.float32)
+    with single_threaded_blas():
+        copy_s = min(_timed(lambda: np.add(a, a, out=b)) for _ in range(3))
+        gemm_s = min(_timed(lambda: m @ m) for _ in range(3))
+    return _SHARE_FACTOR * trip * 3 * a.nbytes / copy_s, _SHARE_FACTOR * trip * 2 * 192 ** 3 / gemm_s
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def run_blocks(fn, blocks, workers):
     """Call ``fn(worker, block)`` for every block, on ``workers`` threads (the caller is worker 0).
 
@@ -208,7 +260,8 @@ def matmul(a, b):
         return np.matmul(a, b)
     m, k = a.shape
     n = b.shape[1]
-    workers = worker_count(max(m, n)) if 2.0 * m * n * k >= _MATMUL_MIN_FLOPS else 1
+    flops = 2.0 * m * n * k
+    workers = share_workers(max(m, n), flops=flops) if flops >= _MATMUL_MIN_FLOPS else 1
     if workers <= 1:
         return np.matmul(a, b)
     out = np.empty((m, n), dtype=np.result_type(a, b))
@@ -242,9 +295,11 @@ def split(length, size):
     return [slice(s, min(s + step, length)) for s in range(0, length, step)] or [slice(0, 0)]
 
 
-def run_parts(fn, count):
-    """Call ``fn(i)`` for i in range(count) on the workers (parts from ``split``)."""
-    run_blocks(lambda worker, i: fn(i), range(count), worker_count(count) if count > 1 else 1)
+def run_parts(fn, count, nbytes=None):
+    """Call ``fn(i)`` for i in range(count) on the workers (parts from ``split``); a job that streams
+    ``nbytes`` stays on the calling thread when that is faster (`share_workers`)."""
+    workers = 1 if count <= 1 else worker_count(count) if nbytes is None else share_workers(count, nbytes)
+    run_blocks(lambda worker, i: fn(i), range(count), workers)
 
 
 def elementwise(fn, out, *arrays):
@@ -255,5 +310,6 @@ def elementwise(fn, out, *arrays):
         fn(out, *arrays)
         return out
     parts = split(out.shape[0], out.size)
-    run_parts(lambda i: fn(out[parts[i]], *(a[parts[i]] for a in arrays)), len(parts))
+    nbytes = out.nbytes + sum(a.nbytes for a in arrays)
+    run_parts(lambda i: fn(out[parts[i]], *(a[parts[i]] for a in arrays)), len(parts), nbytes)
     return out

@@ -112,7 +112,7 @@ class Conv2d(Function):
             if b is not None:
                 out += b
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
-        blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
+        blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads, oc // groups)
 
         def block(worker, blk):
             src = blocks.padded(worker, xs, blk)
@@ -158,7 +158,7 @@ def _weight_grad(xs, g, weight, geometry):
     m = _winograd_tile(n, c, oc, h, w, (kh, kw), "weight_grad", pads, stride, dilation, groups, xs.dtype)
     if m:
         return conv2d_weight_grad_nhwc(xs, g.reshape(n, out_h, out_w, oc), pads, kh, m=m)
-    blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads)
+    blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads, oc // groups)
 
     def block(worker, blk):
         src = blocks.padded(worker, xs, blk)
@@ -227,7 +227,7 @@ def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
     row_bytes = out_w * kh * kw * c * out.itemsize
     rows = max(1, min(COLS_BLOCK_BYTES // row_bytes, -(-out_h // _MIN_BANDS)))
     bands = [(i, r, min(r + rows, out_h)) for i in range(n) for r in range(0, out_h, rows)]
-    workers = parallel.worker_count(len(bands))
+    workers = parallel.share_workers(len(bands), n * out_h * row_bytes)
     bufs = [np.empty(rows * out_w * kh * kw * c, dtype=out.dtype) for _ in range(workers)]
 
     def band(worker, item):
@@ -242,11 +242,12 @@ def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
     parallel.run_blocks(band, bands, workers)
 
 
-def _input_blocks(xs, out_h, out_w, kh, kw, pads):
+def _input_blocks(xs, out_h, out_w, kh, kw, pads, oc_per_group):
     """The im2col blocks of a conv's NHWC input ``xs``, padded per block by ``pads``."""
     n, h, w, c = xs.shape
     padded = (h + pads[0] + pads[1], w + pads[2] + pads[3], c), (pads[0], pads[2])
-    return Blocks(n, out_h * out_w, kh * kw * c, xs.dtype, padded if any(pads) else None)
+    flops = 2 * n * out_h * out_w * kh * kw * c * oc_per_group
+    return Blocks(n, out_h * out_w, kh * kw * c, xs.dtype, padded if any(pads) else None, flops=flops)
 
 
 def _input_grad_rows(g, weight, dilation, in_size, pads):
@@ -265,7 +266,8 @@ def _input_grad_rows(g, weight, dilation, in_size, pads):
     w_rows = np.ascontiguousarray(weight[:, :, :, ::-1].transpose(3, 0, 2, 1).reshape(kw * oc, kh * c))
     dx = np.empty((n, h, w, c), dtype=g.dtype)
     # each block's buffer holds the row-im2col (out_h*w, kw*OC) and the product (out_h*w, kh*C)
-    blocks = Blocks(n, out_h * w, kw * oc + kh * c, g.dtype, ((out_h, w + span_w, oc), (0, span_w - pads[2])))
+    blocks = Blocks(n, out_h * w, kw * oc + kh * c, g.dtype, ((out_h, w + span_w, oc), (0, span_w - pads[2])),
+                    flops=2 * n * out_h * w * kw * oc * kh * c)
     # kernel row i adds product rows r to input rows y = r - top + i*dh (those inside 0..h-1)
     shifts = []
     for i in range(kh):

@@ -54,7 +54,7 @@ class Tiles(_blocks.Blocks):
             self.slices = [(slice(s, min(s + step, n)), slice(0, rows)) for s in range(0, n, step)]
             self.max_images, self.max_rows = step, rows
         big = n * image_bytes >= _blocks.PARALLEL_MIN_BYTES
-        self.workers = parallel.worker_count(len(self.slices)) if big else 1
+        self.workers = parallel.share_workers(len(self.slices), n * image_bytes) if big else 1
         self.cols = [np.empty(buffer_elems(self.max_images, self.max_rows), dtype=dtype) for _ in range(self.workers)]
 
 

@@ -95,7 +95,7 @@ class ConvTranspose2d(Function):
         rows = _phases(h, out_h, kh, stride[0], dilation[0], padding[0])
         cols = _phases(w, out_w, kw, stride[1], dilation[1], padding[1])
         single = len(rows) == len(cols) == 1  # stride 1: the phase buffer is the output itself
-        blocks = Blocks(n, h * w, kh * kw * oc, x.dtype)
+        blocks = Blocks(n, h * w, kh * kw * oc, x.dtype, flops=2 * n * h * w * kh * kw * oc * cin // groups)
         step = blocks.slices[0].stop
         phase_bufs = [None if single else np.empty((step, rows[0][1], cols[0][1], oc), dtype=x.dtype)
                       for _ in range(blocks.workers)]
@@ -151,7 +151,8 @@ def _backward_blocks(g, xs, weight, in_size, stride, padding, dilation, groups, 
     (h, w), (kh, kw), cin = in_size, weight.shape[2:], xs.shape[1]
     hp, wp = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1, (w - 1) * stride[1] + dilation[1] * (kw - 1) + 1
     same = (hp, wp) == (out_h, out_w) and padding == (0, 0)
-    blocks = Blocks(n, h * w, kh * kw * oc, g.dtype, None if same else ((hp, wp, oc), padding))
+    blocks = Blocks(n, h * w, kh * kw * oc, g.dtype, None if same else ((hp, wp, oc), padding),
+                    flops=2 * n * h * w * kh * kw * oc * cin)
     wmat = weight_matrix(weight, groups) if dx is not None else None  # (G, kh*kw*C_out_g, C_in_g)
     dx_rows = dx.reshape(n * h * w, -1) if dx is not None else None
     ones = np.ones(blocks.slices[0].stop * out_h * out_w, dtype=g.dtype)

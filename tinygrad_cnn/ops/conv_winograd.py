@@ -138,9 +138,9 @@ def _tile_blocks(n, th, tw, tile_bytes, target=None, min_blocks=1):
 class _Scratch:
     """Per-worker flat buffers, reused by all of a worker's blocks."""
 
-    def __init__(self, blocks, sizes, dtype):
+    def __init__(self, blocks, sizes, dtype, flops=0):
         total = sum(sizes) * np.dtype(dtype).itemsize * len(blocks)
-        self.workers = parallel.worker_count(len(blocks)) if total >= PARALLEL_MIN_BYTES else 1
+        self.workers = parallel.share_workers(len(blocks), total, flops) if total >= PARALLEL_MIN_BYTES else 1
         self.bufs = [[np.empty(s, dtype=dtype) for s in sizes] for _ in range(self.workers)]
 
     def __call__(self, worker):
@@ -242,7 +242,8 @@ def _correlate(xs, u, m, r, out_size, offsets, bias=None):
     blocks = _tile_blocks(n, th, tw, tile_bytes, max(BLOCK_BYTES, u.nbytes), two)
     nb, ntr = blocks[0][0].stop - blocks[0][0].start, blocks[0][1].stop - blocks[0][1].start
     big = alpha * alpha * nb * ntr * tw * max(c, oc)
-    scratch = _Scratch(blocks, (big, big, nb * (ntr * m + r - 1) * cols * c), xs.dtype)
+    scratch = _Scratch(blocks, (big, big, nb * (ntr * m + r - 1) * cols * c), xs.dtype,
+                       flops=2 * alpha * alpha * n * th * tw * c * oc)
 
     def block(worker, blk):
         ib, tr = blk
@@ -300,7 +301,7 @@ def conv2d_weight_grad_nhwc(xs, grad, pads, kernel, m=None):
     nb, ntr = blocks[0][0].stop - blocks[0][0].start, blocks[0][1].stop - blocks[0][1].start
     big = a2 * nb * ntr * tw * max(c, oc)
     scratch = _Scratch(blocks, (big, big, big, nb * (ntr * m + r - 1) * cols * c, nb * ntr * m * tw * m * oc,
-                                a2 * c * oc), xs.dtype)
+                                a2 * c * oc), xs.dtype, flops=2 * a2 * n * th * tw * c * oc)
     # partial sums per fixed group of blocks (at most SUM_GROUPS, and at most ~16 MB of them)
     step = -(-len(blocks) // min(len(blocks), SUM_GROUPS, max(1, (16 << 20) // prod_bytes)))
     groups = [blocks[i:i + step] for i in range(0, len(blocks), step)]

@@ -60,6 +60,7 @@ class ChannelRows:
     def __init__(self, x):
         self.shape = n, c, h, w = x.shape
         self.count = n * h * w  # values per channel
+        self.nbytes = 2 * x.nbytes  # what a pass over x reads and writes, about
         # channels-last when the NHWC transpose of x is the contiguous one (and C > 1 matters)
         self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
         # row slices of the working view, whole images each: one per worker
@@ -68,7 +69,7 @@ class ChannelRows:
 
     def each_part(self, fn):
         """fn(part_index, row_slice) for every part, on the workers."""
-        parallel.run_parts(lambda i: fn(i, self.parts[i]), len(self.parts))
+        parallel.run_parts(lambda i: fn(i, self.parts[i]), len(self.parts), self.nbytes)
 
     def total(self, fn):
         """Sum over the parts of fn(row_slice) -> (C,), computed on the workers, added in order."""

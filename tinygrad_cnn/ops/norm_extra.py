@@ -119,7 +119,7 @@ class LayerNormFunction(Function):
             if b is not None:
                 out += b
 
-        parallel.run_parts(work, len(parts))
+        parallel.run_parts(work, len(parts), 4 * y.nbytes)  # ~4 passes
         ctx.save_for_backward(x, mean, rstd, *affine)
         ctx.rows, ctx.parts, ctx.flags = rows, parts, (has_weight, has_bias)
         return rows.unrows(y)
@@ -150,7 +150,7 @@ class LayerNormFunction(Function):
                 gw -= xhat
                 np.multiply(gw, rstd[p, None], out=dx[p])
 
-        parallel.run_parts(work, len(parts))
+        parallel.run_parts(work, len(parts), 4 * g.nbytes)  # ~4 passes
         grads = [None if dx is None else rows.unrows(dx).astype(x.dtype, copy=False)]
         for t, needed, sums in ((weight, need_w, sums_gx), (bias, need_b, sums_g)):
             if t is not None:
@@ -262,7 +262,7 @@ class GroupNormFunction(Function):
                 out += lay.per(b)
 
         with np.errstate(invalid="ignore", divide="ignore"):  # an empty group: NaN statistics, as in PyTorch
-            parallel.run_parts(work, len(parts))
+            parallel.run_parts(work, len(parts), 4 * y.nbytes)  # ~4 passes
         ctx.save_for_backward(x, mean_c, rstd_c, *affine)
         ctx.lay, ctx.parts, ctx.flags = lay, parts, (has_weight, has_bias)
         ctx.groups, ctx.batch_stats = groups, batch_stats
@@ -302,7 +302,7 @@ class GroupNormFunction(Function):
                 xhat += lay.per(a)
                 dx[p] -= xhat
 
-        parallel.run_parts(work, len(parts))
+        parallel.run_parts(work, len(parts), 4 * g.nbytes)  # ~4 passes
         grads = [None if dx is None else lay.unview(dx).astype(x.dtype, copy=False)]
         for t, needed, sums in ((weight, need_w, sum_gx), (bias, need_b, sum_g)):
             if t is not None:
