@@ -199,9 +199,11 @@ def _forward_weight_as_is(xs, weight, b, geometry):
     out_h, out_w, (sh, sw), pads, (dh, dw) = geometry.out_h, geometry.out_w, geometry.stride, geometry.pads, \
         geometry.dilation
     xp = pad_nhwc(xs, pads) if any(pads) else xs
-    s0, s1, s2, s3 = xp.strides
-    windows = as_strided(xp, (c, kh, kw, n, out_h, out_w), (s3, dh * s1, dw * s2, s0, sh * s1, sw * s2),
-                         writeable=False)
+    # gathered from a channel-first copy of the (small) input: runs of out_w pixels are then contiguous,
+    # where gathering straight from NHWC memory reads one float per C*4 bytes (256 x 14 x 14: 400 -> 200 us)
+    xc = np.ascontiguousarray(xp.transpose(3, 0, 1, 2))  # (C, n, Hp, Wp)
+    s3, s0, s1, s2 = xc.strides
+    windows = _strided(xc, (c, kh, kw, n, out_h, out_w), (s3, dh * s1, dw * s2, s0, sh * s1, sw * s2))
     cols = np.empty(windows.shape, dtype=xs.dtype)
     np.copyto(cols, windows)
     out_t = parallel.matmul(weight.reshape(oc, -1), cols.reshape(c * kh * kw, -1))  # (OC, M), on the workers
