@@ -60,3 +60,32 @@ def test_layer_init_is_unchanged_by_the_fast_fill():
     b = 1 / np.sqrt(20)
     np.testing.assert_array_equal(lin.weight.numpy(), g.uniform(-b, b, (4, 20)).astype(np.float32))
     assert conv.weight.dtype == np.float32 and conv.weight.requires_grad
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("cached_half", [False, True])
+def test_a_large_uniform_fill_drawn_in_parts_is_generator_uniform(monkeypatch, threads, cached_half):
+    """Large fills are drawn in parts by jumped copies of the generator (on the workers): the same
+    numbers and the same state after; with a cached 32-bit half in the generator, the plain path."""
+    monkeypatch.setattr(rng, "_SHARED_FILL_BYTES", 4096)
+    monkeypatch.setattr(rng, "_CHUNK", 1000)  # several chunks per part
+    before = tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        tg.manual_seed(11)
+        if cached_half:
+            tg.get_rng().integers(0, 10, dtype=np.int32)  # leaves half a 64-bit draw cached
+        assert rng._can_jump(np.empty(3)) != cached_half
+        spy = []
+        monkeypatch.setattr(rng, "_fill_uniform_shared", lambda *a, f=rng._fill_uniform_shared: spy.append(1) or f(*a))
+        got = rng.fill_uniform(np.empty((37, 301), dtype=np.float32), -0.3, 0.7)
+        after = tg.get_rng().integers(0, 1 << 30, size=3, dtype=np.int32)
+    finally:
+        tg.set_num_threads(before)
+    expected = np.random.default_rng(11)
+    if cached_half:
+        expected.integers(0, 10, dtype=np.int32)
+    want = expected.uniform(-0.3, 0.7, (37, 301)).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(after, expected.integers(0, 1 << 30, size=3, dtype=np.int32))
+    assert bool(spy) != cached_half  # the parts were used exactly when they can be

@@ -6,6 +6,8 @@ goes through :func:`get_rng`, so ``manual_seed(n)`` makes a whole run reproducib
 """
 import numpy as np
 
+from . import parallel
+
 _rng = np.random.default_rng()
 
 
@@ -49,7 +51,43 @@ def fill_uniform(out: np.ndarray, low: float, high: float) -> np.ndarray:
     if not np.isfinite(span):
         out[...] = _rng.uniform(low, high, out.shape)  # NumPy's own error for an infinite range
         return out
+    if out.nbytes >= _SHARED_FILL_BYTES and _can_jump(out):
+        _fill_uniform_shared(out.reshape(-1), span, low)
+        return out
     return _fill_chunks(out, _rng.random, lambda v: _affine(v, span, low))
+
+
+_SHARED_FILL_BYTES = 8 << 20  # larger uniform fills are cut into parts drawn on the workers
+_FILL_PARTS = 8
+
+
+def _can_jump(out):
+    """Whether a uniform fill of ``out`` can be drawn in parts from jumped copies of the generator: a
+    PCG64 (one 64-bit draw per double, and ``advance`` jumps exactly) with no cached 32-bit half
+    (``advance`` would drop it), and ``out`` contiguous."""
+    state = _rng.bit_generator.state
+    return state["bit_generator"] == "PCG64" and not state["has_uint32"] and out.flags.c_contiguous
+
+
+def _fill_uniform_shared(flat, span, low):
+    """``fill_uniform`` of a large array, the same numbers bit for bit: part i is drawn by a copy of the
+    generator advanced to the part's first element, on the worker threads, and the generator then jumps
+    past the whole array. Besides halving the drawing, the first writes into fresh memory (page faults:
+    VGG-11's 411 MB Linear weight took 1.3 s of faults on one core, 0.7 s on two) are shared too."""
+    state = _rng.bit_generator.state
+    step = -(-flat.size // _FILL_PARTS)
+    starts = range(0, flat.size, step)
+
+    def part(worker, start):
+        bit_generator = np.random.PCG64()
+        bit_generator.state = state
+        bit_generator.advance(start)
+        draw = np.random.Generator(bit_generator).random
+        _fill_chunks(flat[start:start + step], draw, lambda v: _affine(v, span, low))
+
+    parallel.run_blocks(part, starts, parallel.worker_count(len(starts)))
+    _rng.bit_generator.advance(flat.size)
+    return flat
 
 
 def fill_normal(out: np.ndarray, mean: float, std: float) -> np.ndarray:
