@@ -150,3 +150,27 @@ def test_relu_keeps_nan_and_negative_zero_as_torch_does(layout):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
     assert got.strides == x.strides  # the layout is kept
+
+
+@pytest.mark.parametrize("shape", [(1, 64, 56, 56), (3, 5, 7, 11), (2, 960, 7, 7), (2, 3, 1, 1)])
+def test_batch_norm_inference_is_one_multiply_add_per_value_in_either_layout(shape):
+    """Eval-mode batch norm computes x * scale + shift (scale, shift folded per channel) on rows of a
+    few pixels: the same float32 values as that formula, and torch's to rounding."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    bn = nn.BatchNorm2d(shape[1]).eval()
+    for name, value in (("weight", 1.5), ("bias", -0.25)):
+        getattr(bn, name).numpy()[...] = rng.standard_normal(shape[1]) * value
+    bn.running_mean[...] = rng.standard_normal(shape[1]).astype(np.float32)
+    bn.running_var[...] = rng.random(shape[1]).astype(np.float32) + 0.5
+    scale = (bn.weight.numpy() / np.sqrt(bn.running_var.numpy() + np.float32(1e-5))).astype(np.float32)
+    shift = (bn.bias.numpy() - bn.running_mean.numpy() * scale).astype(np.float32)
+    want = x * scale[:, None, None] + shift[:, None, None]
+    ref = torch.nn.BatchNorm2d(shape[1]).eval()
+    ref.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in bn.state_dict().items()})
+    for layout in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        with tg.no_grad():
+            got = bn(tg.Tensor(layout)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, ref(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)

@@ -147,16 +147,37 @@ def _affine_inference(layout, r, dtype, scale, shift):
     """Inference with running statistics, no gradient: y = x * scale + shift per channel, two
     passes and no normalised copy kept (scale = weight / sqrt(var + eps), shift = bias - mean *
     scale; PyTorch's CPU kernel folds it the same way)."""
-    scale = layout.expand(scale.astype(dtype, copy=False))
-    shift = layout.expand(shift.astype(dtype, copy=False))
     y = np.empty(r.shape, dtype=dtype)
+    scale, shift = scale.astype(dtype, copy=False), shift.astype(dtype, copy=False)
+    if layout.channels_last:  # rows of `pixels` whole pixels: the per-channel vectors tiled to one short row,
+        n, c, h, w = layout.shape  # not to a whole image (ResNet's stem: 2 x 3 MB of tiles, 30-40% slower)
+        pixels = _row_pixels(h * w, c)
+        r_rows, y_rows = r.reshape(-1, pixels * c), y.reshape(-1, pixels * c)
+        scale, shift = np.tile(scale, pixels), np.tile(shift, pixels)
+        per_image = h * w // pixels
 
-    def transform(i, part):
-        np.multiply(r[part], layout.at(scale, part), out=y[part])
-        y[part] += layout.at(shift, part)
+        def transform(i, part):
+            rows = slice(part.start * per_image, part.stop * per_image)
+            np.multiply(r_rows[rows], scale, out=y_rows[rows])
+            y_rows[rows] += shift
+    else:
+        scale, shift = layout.expand(scale), layout.expand(shift)
+
+        def transform(i, part):
+            np.multiply(r[part], layout.at(scale, part), out=y[part])
+            y[part] += layout.at(shift, part)
 
     layout.each_part(transform)
     return layout.unrows(y)
+
+
+def _row_pixels(pixels, channels, target=8192):
+    """The largest divisor of ``pixels`` whose row of ``channels``-long pixels has at most ``target``
+    values (at least one pixel)."""
+    best = max(1, min(pixels, target // max(channels, 1)))
+    while pixels % best:
+        best -= 1
+    return best
 
 
 def batch_norm2d(x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
