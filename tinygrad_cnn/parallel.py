@@ -5,8 +5,9 @@ skinny GEMMs of small convolutions: on the 2-core machine of docs/benchmarks.md,
 took 23-63 ms for the forward pass of a 32->32 5x5 conv that two single-threaded workers did in
 19-21 ms. After each call OpenBLAS's threads also keep spinning for a while, stealing the core
 from whatever runs next. So the hot ops cut the batch into cache-sized blocks and hand them to a
-few worker threads; NumPy and BLAS release the GIL while they work. Jobs under about a megabyte
-stay on the calling thread.
+few worker threads; NumPy and BLAS release the GIL while they work. A job stays on the calling
+thread unless one core would take several times what waking the workers costs on this machine
+(`break_even`, measured once: 25-90 us on a 2-vCPU VM).
 
 * The worker count is the number of threads the BLAS was set to use when tinygrad_cnn first
   needed it (so ``OPENBLAS_NUM_THREADS=1`` means serial), or what ``set_num_threads`` says.
