@@ -154,7 +154,7 @@ def share_workers(num_blocks, nbytes=0, flops=0):
 
 
 _break_even = None  # (bytes, flops): measured at the first job that could be shared
-_SHARE_FACTOR = 3  # share a job when one core would take this many times the round trip of waking the workers
+_SHARE_FACTOR = 2  # share a job when one core would take this many times the round trip of waking the workers
 
 
 def break_even():
@@ -172,11 +172,11 @@ def break_even():
 def _measure_break_even():
     workers = get_num_threads()
     trips = []
-    for _ in range(12):
+    for _ in range(35):
         start = time.perf_counter()
         run_blocks(lambda worker, block: None, range(workers), workers)
         trips.append(time.perf_counter() - start)
-    trip = sorted(trips[3:])[len(trips[3:]) // 2]  # the median, after a warm-up
+    trip = sorted(trips[5:])[len(trips[5:]) // 2]  # the median, after a warm-up
     a = np.ones(1 << 20, dtype=np.float32)
     b = np.empty_like(a)
     m = np.ones((192, 192), dtype=np.float32)

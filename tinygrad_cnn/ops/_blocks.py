@@ -61,14 +61,16 @@ class Blocks:
     padded copy of the block: its border is filled once (zeros, or -inf for max-pooling), then
     only the interior is rewritten."""
 
-    def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None, flops=0):
+    def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None, flops=0, passes=1):
         per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
         count = min(n, -(-n * per_item // COLS_BLOCK_BYTES))  # blocks of at most COLS_BLOCK_BYTES
         step = -(-n // count)
         self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
         # small jobs stay on one thread: waking a worker costs tens of microseconds
         total = n * per_item
-        self.workers = parallel.share_workers(len(self.slices), total, flops) if total >= PARALLEL_MIN_BYTES else 1
+        # (``passes``: how many times the job streams its input, for the cost of running it on one core)
+        big = total >= PARALLEL_MIN_BYTES
+        self.workers = parallel.share_workers(len(self.slices), total * passes, flops) if big else 1
         self.rows = rows_per_item
         self.cols = [np.empty(step * rows_per_item * k, dtype=dtype) for _ in range(self.workers)]
         self.padded_bufs = None

@@ -57,7 +57,9 @@ class MaxPool2d(Function):
         dx = np.empty((n, h, w, c), dtype=grad.dtype)
         disjoint = stride[0] >= kh and stride[1] >= kw  # each input pixel in at most one window
         covered = stride == (kh, kw) and out_h * kh == h + 2 * ph and out_w * kw == w + 2 * pw
-        blocks = _pool_blocks(xs, padding=(ph, pw), fill=-np.inf)
+        # per tap: a compare, the first-hit logic and a multiply: ~2 kh*kw passes (measured on mid's
+        # 128x16x28x28 pool: 5.2 ms on one core, 2.1 ms on two)
+        blocks = _pool_blocks(xs, padding=(ph, pw), fill=-np.inf, passes=2 * kh * kw)
         step = blocks.slices[0].stop  # images per block
         grad_bufs = [np.empty((step, h + 2 * ph, w + 2 * pw, c), dtype=grad.dtype) for _ in range(blocks.workers)]
 
@@ -134,12 +136,14 @@ def _max_rows_then_columns(src, out, kernel, stride):
         np.maximum(out, rows[:, :, j:j + last_w:sw], out=out)
 
 
-def _pool_blocks(xs, padding, fill):
-    """Batch blocks of about _blocks.COLS_BLOCK_BYTES of pooling input, padded per block with ``fill``."""
+def _pool_blocks(xs, padding, fill, passes=1):
+    """Batch blocks of about _blocks.COLS_BLOCK_BYTES of pooling input, padded per block with ``fill``;
+    ``passes``: about how many times the op streams the input (for whether to share it out)."""
     n, h, w, c = xs.shape
     ph, pw = padding
     padded = ((h + 2 * ph, w + 2 * pw, c), (ph, pw)) if ph or pw else None
-    return Blocks(n, 1, 0, xs.dtype, padded, fill=fill, item_bytes=(h + 2 * ph) * (w + 2 * pw) * c * xs.dtype.itemsize)
+    return Blocks(n, 1, 0, xs.dtype, padded, fill=fill, item_bytes=(h + 2 * ph) * (w + 2 * pw) * c * xs.dtype.itemsize,
+                  passes=passes)
 
 
 class AvgPool2d(Function):
