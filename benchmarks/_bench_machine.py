@@ -150,3 +150,15 @@ def machine_line(info):
         gemm = f"{info['gemm_gflops_default_threads']:.0f} GFLOP/s on the BLAS's default threads"
     parts.append(f"NumPy float32 GEMM peak ({info['gemm_n']}^3, this run): {gemm}")
     return "; ".join(parts)
+
+
+def median_ms(fn, repeats, warmup=1):
+    """The median of ``repeats`` timed calls of ``fn``, in ms, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))

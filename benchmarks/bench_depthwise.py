@@ -22,12 +22,13 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _bench_machine import median_ms  # noqa: E402
 
 CASES = [
     # (label, input shape (N, C, H, W), stride, forward only); 3x3 kernel, padding 1, groups = C
@@ -39,17 +40,6 @@ CASES = [
     ("fwd+bwd 32x960x2x2 s1", (32, 960, 2, 2), 1, False),
     ("fwd+bwd 32x960x7x7 s1", (32, 960, 7, 7), 1, False),
 ]
-
-
-def median_ms(fn, repeats):
-    fn()
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
 
 
 def out_size(size, stride):
@@ -80,7 +70,7 @@ def ours_case(conv2d, shape, stride, forward_only, repeats):
             out = conv2d(x, weight, stride=stride, padding=1, groups=c)
             with tg.no_grad():
                 out._ctx.function.backward(out._ctx, grad)
-    return median_ms(step, repeats)
+    return median_ms(step, repeats, warmup=2)
 
 
 def torch_case(shape, stride, forward_only, repeats):
@@ -99,7 +89,7 @@ def torch_case(shape, stride, forward_only, repeats):
 
         def step():
             torch.autograd.grad(conv(x, weight, None, stride, 1, 1, c), (x, weight), grad)
-    return median_ms(step, repeats)
+    return median_ms(step, repeats, warmup=2)
 
 
 def git(*args):

@@ -14,12 +14,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _bench_machine import median_ms  # noqa: E402
 from bench_models import machine_description  # noqa: E402
 
 # name -> (input shape, a function of the framework's nn building the layer)
@@ -38,16 +38,6 @@ LAYERS = {
                           lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
     "max_pool_ceil": ((32, 16, 31, 31), lambda nn: nn.MaxPool2d(3, stride=2, ceil_mode=True)),
 }
-
-
-def _time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * float(np.median(times))
 
 
 def measure(framework, names, repeats):
@@ -80,7 +70,7 @@ def measure(framework, names, repeats):
             y = layer(x)
             y.backward(lib.ones_like(y))
 
-        out[name] = {"forward_ms": _time(forward, repeats), "train_ms": _time(train, repeats)}
+        out[name] = {"forward_ms": median_ms(forward, repeats), "train_ms": median_ms(train, repeats)}
     return out
 
 

@@ -123,15 +123,13 @@ class Function:
                 out = cls.forward(ctx, *[p._data for p in parents], **kwargs)
         if out.__class__ is not np.ndarray:
             out = _as_result(out, cls.__name__)
-        result = Tensor.__new__(Tensor)  # (Tensor._from_op, inlined: this is every op's path)
-        result._data, result._grad, result._retain_grad, result._version, result._used = out, None, False, [0], False
         if True in ctx.needs_input_grad and is_grad_enabled():
             ctx.versions = tuple([p._version[0] for p in parents])
-            result._ctx, result._requires_grad = ctx, True
+            result = Tensor._from_op(out, ctx)
             for p in parents:
                 p._used = True
         else:
-            result._ctx, result._requires_grad = None, False
+            result = Tensor._from_op(out, None)
         if anomaly_checks_on():
             check_anomaly(cls.__name__, "forward", out)
         return result

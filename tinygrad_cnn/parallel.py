@@ -61,25 +61,24 @@ class _SingleThreadedBlas:
     def __enter__(self):
         depth = getattr(_blas_scope, "depth", 0)
         _blas_scope.depth = depth + 1
-        self._restore = _blas_to_one_thread() if depth == 0 else None
+        self._restore = _blas_to_one_thread() if depth == 0 else ()
         return self
 
     def __exit__(self, *exc):
         _blas_scope.depth -= 1
-        if self._restore:
-            for lib, n in self._restore:
-                lib.set_num_threads(n)
+        for lib, n in self._restore:
+            lib.set_num_threads(n)
         return False
 
 
 def _blas_to_one_thread():
     """Set every BLAS that runs more than one thread to one; the (library, count) pairs to put back."""
-    restore = None
+    restore = []
     for lib in _blas or _blas_controllers():
         n = lib.num_threads
         if n != 1:
             lib.set_num_threads(1)
-            restore = (restore or []) + [(lib, n)]
+            restore.append((lib, n))
     return restore
 
 

@@ -381,13 +381,17 @@ class Module(DtypeMethods):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        d = self.__dict__
-        hooked = d.get("_forward_hooks") or d.get("_forward_pre_hooks")
         if not parallel.in_single_threaded_blas():
             # the outermost module sets the BLAS to one thread once for all the ops inside
             with parallel.single_threaded_blas():
-                return call_with_hooks(self, args, kwargs) if hooked else self.forward(*args, **kwargs)
-        return call_with_hooks(self, args, kwargs) if hooked else self.forward(*args, **kwargs)
+                return self._call_forward(args, kwargs)
+        return self._call_forward(args, kwargs)
+
+    def _call_forward(self, args, kwargs):
+        d = self.__dict__
+        if d.get("_forward_hooks") or d.get("_forward_pre_hooks"):
+            return call_with_hooks(self, args, kwargs)
+        return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self):

@@ -105,24 +105,18 @@ class Conv2d(Function):
         if n < ROW_BANDS_MAX_IMAGES and out_h > 1 and out_h * out_w * kh * kw * c * out.itemsize >= COLS_BLOCK_BYTES:
             _forward_row_bands(xs, wmat, b, out, geometry, (kh, kw))
             return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
-        if one_small_block(out.size // oc * kh * kw * c * out.itemsize):  # no scheduler, no per-worker buffers
-            src = pad_nhwc(xs, pads) if any(pads) else xs
-            cols = im2col(src, kh, kw, out_h, out_w, stride, dilation, np.empty(out.size // oc * kh * kw * c, dtype))
-            gemm_cols_w(cols, wmat, groups, kh * kw, out)
+        def columns_times_weight(src, buf, rows):  # one block: im2col, GEMM, bias while still in cache
+            gemm_cols_w(im2col(src, kh, kw, out_h, out_w, stride, dilation, buf), wmat, groups, kh * kw, rows)
             if b is not None:
-                out += b
-            return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)
-        blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads, oc // groups)
+                rows += b
 
-        def block(worker, blk):
-            src = blocks.padded(worker, xs, blk)
-            cols = im2col(src, kh, kw, out_h, out_w, stride, dilation, blocks.cols[worker])
-            rows = out[blocks.rows_of(blk)]
-            gemm_cols_w(cols, wmat, groups, kh * kw, rows)
-            if b is not None:
-                rows += b  # fused: added while the block is still in cache
-
-        blocks.run(block)
+        cols_size = out.size // oc * kh * kw * c
+        if one_small_block(cols_size * out.itemsize):  # the whole batch as one block: no scheduler, no buffers
+            columns_times_weight(pad_nhwc(xs, pads) if any(pads) else xs, np.empty(cols_size, dtype), out)
+        else:
+            blocks = _input_blocks(xs, out_h, out_w, kh, kw, pads, oc // groups)
+            blocks.run(lambda worker, blk: columns_times_weight(blocks.padded(worker, xs, blk), blocks.cols[worker],
+                                                                out[blocks.rows_of(blk)]))
         return out.reshape(n, out_h, out_w, oc).transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
 
     @staticmethod
