@@ -2,7 +2,8 @@
 
 A small conv forward runs as one block without the scheduler, a small max pool too, small 2x2
 pools and pools of more than 4 taps take the max by rows then columns, and im2col builds its
-columns from one strided view. Each is compared here with the path it short-cuts: the same
+columns from one strided view; a conv's bias is added by runs of pixels, and the workers' products
+go through np.dot. Each is compared here with the path it short-cuts: the same
 NumPy arithmetic, so the results must be identical, not just close.
 """
 import numpy as np
@@ -13,8 +14,9 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
 import tinygrad_cnn.nn.functional as F
-from tinygrad_cnn import nn
+from tinygrad_cnn import nn, parallel
 from tinygrad_cnn.ops import _blocks, conv, pool
+from tinygrad_cnn.ops.layout import add_channel_vector
 
 
 def _conv_case(n, c, oc, size, k, stride, pad, dil, groups, bias, seed):
@@ -174,3 +176,26 @@ def test_batch_norm_inference_is_one_multiply_add_per_value_in_either_layout(sha
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
         with torch.no_grad():
             np.testing.assert_allclose(got, ref(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(0, 3000), c=st.integers(1, 70), contiguous=st.booleans(), seed=st.integers(0, 1000))
+def test_adding_a_bias_by_runs_of_pixels_is_the_broadcast_add(m, c, contiguous, seed):
+    rng = np.random.default_rng(seed)
+    rows = rng.standard_normal((m, c + 1), dtype=np.float32)
+    rows = np.ascontiguousarray(rows[:, :c]) if contiguous else rows[:, :c]  # a strided view when not
+    vec = rng.standard_normal(c, dtype=np.float32)
+    expected = rows + vec
+    add_channel_vector(rows, vec)
+    np.testing.assert_array_equal(rows, expected)
+
+
+@pytest.mark.parametrize("shapes", [((9, 5000), (5000, 16)), ((300, 7), (7, 20)), ((5000,), (5000, 8))])
+def test_the_workers_product_is_matmul_bit_for_bit(shapes):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shapes[0][::-1], dtype=np.float32).T  # a transposed view, as im2col's columns
+    b = rng.standard_normal(shapes[1], dtype=np.float32)
+    out = np.empty(np.matmul(a, b).shape, dtype=np.float32)
+    np.testing.assert_array_equal(parallel.dot(a, b), np.matmul(a, b))
+    assert parallel.dot(a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))

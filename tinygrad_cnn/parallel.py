@@ -5,7 +5,8 @@ skinny GEMMs of small convolutions: on the 2-core machine of docs/benchmarks.md,
 took 23-63 ms for the forward pass of a 32->32 5x5 conv that two single-threaded workers did in
 19-21 ms. After each call OpenBLAS's threads also keep spinning for a while, stealing the core
 from whatever runs next. So the hot ops cut the batch into cache-sized blocks and hand them to a
-few worker threads; NumPy and BLAS release the GIL while they work. A job stays on the calling
+few worker threads; NumPy and BLAS release the GIL while they work (a product with a small
+result must go through `dot`: ``np.matmul`` keeps the GIL for those). A job stays on the calling
 thread unless one core would take several times what waking the workers costs on this machine
 (`break_even`, measured once: 25-90 us on a 2-vCPU VM).
 
@@ -248,6 +249,15 @@ def _share_out(fn, blocks, workers):
             error = error or err
     if error is not None:
         raise error
+
+
+def dot(a, b, out=None):
+    """``np.dot`` of 2-D (or 1-D by 2-D) float arrays: the product for worker threads. NumPy 2's
+    ``np.matmul`` keeps the GIL when its result has fewer than ~500 values however long the sum,
+    so two workers' weight-gradient products (9 x 16 for a 3x3 conv of one input channel) ran one
+    after the other, slower than on one core; ``np.dot`` calls the same BLAS routine (the same
+    bits) with the GIL released. mid's first conv, batch 128, weight gradient: 1.2 -> 0.6 ms."""
+    return np.dot(a, b) if out is None else np.dot(a, b, out=out)
 
 
 _MATMUL_MIN_FLOPS = 4e6  # below this a product takes ~50 us or less: not worth waking a worker

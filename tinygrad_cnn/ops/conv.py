@@ -31,7 +31,7 @@ from ._blocks import COLS_BLOCK_BYTES, Blocks, one_small_block
 from ._checks import check_4d, int_pair, memoize_checks, output_length, tensor_or_array
 from .conv_depthwise import depthwise_backward, depthwise_forward
 from .conv_winograd import conv2d_input_grad_nhwc, conv2d_nhwc, conv2d_weight_grad_nhwc, winograd_tile
-from .layout import nhwc, pad_nhwc, window_view
+from .layout import add_channel_vector, nhwc, pad_nhwc, window_view
 
 
 class ConvGeometry(NamedTuple):
@@ -108,7 +108,7 @@ class Conv2d(Function):
         def columns_times_weight(src, buf, rows):  # one block: im2col, GEMM, bias while still in cache
             gemm_cols_w(im2col(src, kh, kw, out_h, out_w, stride, dilation, buf), wmat, groups, kh * kw, rows)
             if b is not None:
-                rows += b
+                add_channel_vector(rows, b)
 
         cols_size = out.size // oc * kh * kw * c
         if one_small_block(cols_size * out.itemsize):  # the whole batch as one block: no scheduler, no buffers
@@ -203,7 +203,7 @@ def _forward_weight_as_is(xs, weight, b, geometry):
     out_t = parallel.matmul(weight.reshape(oc, -1), cols.reshape(c * kh * kw, -1))  # (OC, M), on the workers
     out = np.ascontiguousarray(out_t.T)  # (M, OC): NHWC memory, as the other paths give
     if b is not None:
-        out += b
+        add_channel_vector(out, b)
     return out
 
 
@@ -233,7 +233,7 @@ def _forward_row_bands(xs, wmat, b, out, geometry, kernel):
         dst = out[(i * out_h + first) * out_w: (i * out_h + last) * out_w]
         gemm_cols_w(cols, wmat, geometry.groups, kh * kw, dst)
         if b is not None:
-            dst += b
+            add_channel_vector(dst, b)
 
     parallel.run_blocks(band, bands, workers)
 
@@ -339,7 +339,7 @@ def gemm_cols_w(cols, wmat, groups, taps, out):
 def gemm_cols_g(cols, g, groups, taps):
     """Weight gradient of one block: columns^T times the output gradient -> (G, K_g, OC_g)."""
     if groups == 1:
-        return (cols.T @ g)[None]
+        return parallel.dot(cols.T, g)[None]
     m = cols.shape[0]
     cols4 = cols.reshape(m, taps, groups, -1)
     g3 = g.reshape(m, groups, -1)

@@ -179,7 +179,7 @@ def _weight_grad(x, g, geometry, taps, shape):
                 t = tiles.cols[worker][: gs.size].reshape(gs.shape)
                 np.multiply(gs, src, out=t)
                 pixels = t.size // oc
-                np.matmul(ones[:pixels], t.reshape(pixels, oc), out=partial[i, j])
+                parallel.dot(ones[:pixels], t.reshape(pixels, oc), out=partial[i, j])
         return partial
 
     gw = tiles.run_summed(tile, (kh, kw, oc), g.dtype)

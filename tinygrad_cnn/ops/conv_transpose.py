@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .. import parallel
 from .._memory import check_memory
 from ..errors import ArgumentError, DtypeError, NotImplementedForDtype
 from ..function import Function
@@ -170,7 +171,7 @@ def _backward_blocks(g, xs, weight, in_size, stride, padding, dilation, groups, 
                 parts.append(gemm_cols_g(cols, xs[rows], groups, kh * kw).ravel())
         if need_b:
             g_rows = g[blk].reshape(-1, oc)
-            parts.append(ones[: g_rows.shape[0]] @ g_rows)
+            parts.append(parallel.dot(ones[: g_rows.shape[0]], g_rows))
         return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else None
 
     if not (need_w or need_b):

