@@ -44,6 +44,7 @@ def _block_bytes():
 
 COLS_BLOCK_BYTES = _block_bytes()  # per block and worker
 PARALLEL_MIN_BYTES = 1 << 20  # smaller jobs run serially (seed model, batch 32: 1.3 ms serial vs 1.95 ms on 2 threads)
+MIN_BLOCKS = 2  # blocks of a job of PARALLEL_MIN_BYTES or more: a constant, so the sums do not depend on the cores
 SUM_GROUPS = 8  # weight-gradient partial sums: a fixed number of groups of blocks, whatever the thread count
 
 
@@ -63,13 +64,14 @@ class Blocks:
 
     def __init__(self, n, rows_per_item, k, dtype, padded_item=None, fill=0.0, item_bytes=None, flops=0, passes=1):
         per_item = max(1, item_bytes or rows_per_item * k * np.dtype(dtype).itemsize)
+        total = n * per_item
+        big = total >= PARALLEL_MIN_BYTES  # small jobs stay on one thread: waking a worker costs tens of us
         count = min(n, -(-n * per_item // COLS_BLOCK_BYTES))  # blocks of at most COLS_BLOCK_BYTES
+        if big:  # a job worth sharing is never one block (lenet's first conv at batch 32: 1.8 MB of columns)
+            count = max(count, min(n, MIN_BLOCKS))
         step = -(-n // count)
         self.slices = [slice(s, min(s + step, n)) for s in range(0, n, step)]
-        # small jobs stay on one thread: waking a worker costs tens of microseconds
-        total = n * per_item
         # (``passes``: how many times the job streams its input, for the cost of running it on one core)
-        big = total >= PARALLEL_MIN_BYTES
         self.workers = parallel.share_workers(len(self.slices), total * passes, flops) if big else 1
         self.rows = rows_per_item
         self.cols = [np.empty(step * rows_per_item * k, dtype=dtype) for _ in range(self.workers)]
