@@ -121,7 +121,7 @@ def machine_info():
     """The raw machine figures; measures the GEMM rate (about 1 s)."""
     info = {"cpu": cpu_model(), "arch": platform.machine(), "logical_cores": os.cpu_count(),
             "caches": cache_sizes(), "python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas_info()}
+            "blas": blas_info(), "blas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}}
     info["gemm_n"] = GEMM_N
     info["gemm_gflops_2_threads"] = gemm_gflops(2)
     info["gemm_gflops_1_thread"] = gemm_gflops(1)
@@ -141,6 +141,8 @@ def machine_line(info):
     if blas:
         parts.append(f"BLAS {blas['internal_api']} {blas['version']} kernel {blas['architecture']} "
                      f"({blas['num_threads']} threads by default)")
+    if info.get("blas_env"):  # e.g. OPENBLAS_CORETYPE=Haswell: AVX2 kernels on a CPU that has AVX-512
+        parts.append("set in the environment: " + " ".join(f"{k}={v}" for k, v in sorted(info["blas_env"].items())))
     else:
         parts.append("BLAS unknown (install threadpoolctl)")
     if info.get("gemm_gflops_2_threads") is not None:
